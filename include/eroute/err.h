@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Errors for the user.  liberoute returns 0 or a negative errno; when the
+ * caller wants words as well it passes a struct er_err, and the function that
+ * fails writes one line into it naming the input at fault.  Nothing in the
+ * library prints or exits.
+ */
+#ifndef EROUTE_ERR_H
+#define EROUTE_ERR_H
+
+#include <stddef.h>
+
+#pragma GCC visibility push(default)
+
+#define ER_ERR_MSG_MAX 256
+
+struct er_err {
+	int code;			/* the negative errno returned, or 0 */
+	char msg[ER_ERR_MSG_MAX];	/* one line, no trailing newline */
+};
+
+/**
+ * er_err_set - record an error and return its code
+ * @err: where to write, or NULL to record nothing
+ * @code: negative errno
+ * @fmt: printf-style message naming the input at fault
+ *
+ * Return: @code, so that callers can write "return er_err_set(...)".
+ */
+int er_err_set(struct er_err *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/**
+ * er_err_clear - reset @err to "no error"; accepts NULL
+ */
+void er_err_clear(struct er_err *err);
+
+#pragma GCC visibility pop
+
+#endif
