@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The kernel seam: thin wrappers over struct er_kernel_ops, so that callers
+ * never reach into a backend, and the one formatter for naming a policy in
+ * messages.
+ */
+#include <errno.h>
+#include <stdio.h>
+
+#include "eroute/kernel.h"
+
+const char *
+er_kevent_name(enum er_kevent_type type)
+{
+	static const char *const names[] = {
+		"acquire", "sa-expire", "policy-expire",
+		"policy-changed", "sa-changed", "lost",
+	};
+
+	return (unsigned)type < sizeof(names) / sizeof(names[0]) ? names[type]
+								   : "?";
+}
+
+int
+er_policy_describe(enum er_dir dir, const struct er_selector *sel, char *buf,
+		   size_t len)
+{
+	char s[ER_SELECTOR_STRLEN];
+
+	er_selector_format(sel, s, sizeof(s));
+	return snprintf(buf, len, "policy %s %s", er_dir_name(dir), s);
+}
+
+int
+er_kernel_policy_add(const struct er_kernel *k, const struct er_policy *pol,
+		     struct er_err *err)
+{
+	return k->ops->policy_add(k->ctx, pol, err);
+}
+
+int
+er_kernel_policy_replace(const struct er_kernel *k, const struct er_policy *pol,
+			 struct er_err *err)
+{
+	return k->ops->policy_replace(k->ctx, pol, err);
+}
+
+int
+er_kernel_policy_del(const struct er_kernel *k, enum er_dir dir,
+		     const struct er_selector *sel, struct er_err *err)
+{
+	return k->ops->policy_del(k->ctx, dir, sel, err);
+}
+
+int
+er_kernel_sa_add(const struct er_kernel *k, const struct er_sa *sa,
+		 struct er_err *err)
+{
+	return k->ops->sa_add(k->ctx, sa, err);
+}
+
+int
+er_kernel_sa_update(const struct er_kernel *k, const struct er_sa *sa,
+		    struct er_err *err)
+{
+	return k->ops->sa_update(k->ctx, sa, err);
+}
+
+int
+er_kernel_sa_del(const struct er_kernel *k, const struct er_sa_id *id,
+		 struct er_err *err)
+{
+	return k->ops->sa_del(k->ctx, id, err);
+}
+
+int
+er_kernel_spi_alloc(const struct er_kernel *k, const struct er_spi_req *req,
+		    uint32_t *spi, struct er_err *err)
+{
+	return k->ops->spi_alloc(k->ctx, req, spi, err);
+}
+
+int
+er_kernel_policy_dump(const struct er_kernel *k, er_kernel_policy_cb *cb,
+		      void *cbctx, struct er_err *err)
+{
+	if (k->ops->policy_dump == NULL)
+		return er_err_set(err, -EOPNOTSUPP, "%s: no policy dump",
+				  k->ops->name);
+	return k->ops->policy_dump(k->ctx, cb, cbctx, err);
+}
+
+int
+er_kernel_sa_dump(const struct er_kernel *k, er_kernel_sa_cb *cb, void *cbctx,
+		  struct er_err *err)
+{
+	if (k->ops->sa_dump == NULL)
+		return er_err_set(err, -EOPNOTSUPP, "%s: no SA dump",
+				  k->ops->name);
+	return k->ops->sa_dump(k->ctx, cb, cbctx, err);
+}
+
+int
+er_kernel_poll_event(const struct er_kernel *k, struct er_kernel_event *ev)
+{
+	if (k->ops->poll_event == NULL)
+		return 0;
+	return k->ops->poll_event(k->ctx, ev);
+}
