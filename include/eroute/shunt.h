@@ -90,6 +90,14 @@ size_t er_shunt_expire(struct er_shunt_table *t, uint64_t now,
 size_t er_shunt_count(const struct er_shunt_table *t);
 
 /**
+ * er_shunt_ceil - the first shunt whose selector is >= @sel in
+ *	er_selector_cmp() order, or NULL: shunts with the same source and
+ *	destination prefixes are adjacent, so this finds them without a scan
+ */
+const struct er_shunt *er_shunt_ceil(const struct er_shunt_table *t,
+				     const struct er_selector *sel);
+
+/**
  * er_shunt_first, er_shunt_next - every shunt, ordered by selector
  */
 const struct er_shunt *er_shunt_first(const struct er_shunt_table *t);

@@ -152,8 +152,10 @@ int er_spd_add(struct er_spd *spd, const struct er_policy *pol,
 /**
  * er_spd_replace - overwrite the policy with the same (dir, selector)
  *
- * The stored object keeps its identity (references stay valid), its
- * creation time and its use counters.  Return: 0, -ENOENT, -EINVAL.
+ * The stored object keeps its identity (references stay valid) and its
+ * use counters; everything else, the creation time included, comes from
+ * @pol (as in XFRM, a replaced policy is a new policy).  Return: 0,
+ * -ENOENT, -EINVAL.
  */
 int er_spd_replace(struct er_spd *spd, const struct er_policy *pol,
 		   const struct er_policy **out);

@@ -210,3 +210,13 @@ er_shunt_next(const struct er_shunt_table *t, const struct er_shunt *s)
 	e = RB_NEXT(shunt_tree, NULL, entry_of(s));
 	return e != NULL ? &e->s : NULL;
 }
+
+const struct er_shunt *
+er_shunt_ceil(const struct er_shunt_table *t, const struct er_selector *sel)
+{
+	struct shunt_entry key, *e;
+
+	key.s.sel = *sel;
+	e = RB_NFIND(shunt_tree, tree_of(t), &key);
+	return e != NULL ? &e->s : NULL;
+}

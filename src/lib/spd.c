@@ -228,7 +228,7 @@ er_spd_replace(struct er_spd *spd, const struct er_policy *pol,
 	       const struct er_policy **out)
 {
 	struct spd_entry *e;
-	uint64_t created, last_used, use_count;
+	uint64_t last_used, use_count;
 	int ret;
 
 	ret = policy_check(pol);
@@ -237,7 +237,6 @@ er_spd_replace(struct er_spd *spd, const struct er_policy *pol,
 	e = find(spd, pol->dir, &pol->sel);
 	if (e == NULL)
 		return -ENOENT;
-	created = e->pol.created;
 	last_used = e->pol.last_used;
 	use_count = e->pol.use_count;
 	if (e->pol.priority != pol->priority) {
@@ -247,7 +246,6 @@ er_spd_replace(struct er_spd *spd, const struct er_policy *pol,
 	} else {
 		e->pol = *pol;
 	}
-	e->pol.created = created;
 	e->pol.last_used = last_used;
 	e->pol.use_count = use_count;
 	if (out != NULL)

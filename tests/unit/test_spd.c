@@ -65,7 +65,7 @@ test_spd_add_replace_upsert(void **state)
 	p.created = 99;
 	assert_int_equal(er_spd_replace(spd, &p, &out), 0);
 	assert_int_equal(out->action, ER_ACTION_HOLD);
-	assert_int_equal(out->created, 5); /* creation time kept */
+	assert_int_equal(out->created, 99); /* a replaced policy is new */
 	assert_int_equal(er_spd_count(spd, ER_DIR_OUT), 1);
 	p.action = ER_ACTION_PASS;
 	assert_int_equal(er_spd_upsert(spd, &p, &out), ER_SPD_REPLACED);

@@ -1,0 +1,782 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The simulated kernel.  It owns an SPD and a SAD of its own (liberoute's
+ * structures, so the sim and the engine agree on semantics by construction)
+ * and adds what a kernel does around them: the outbound packet path, the
+ * narrow hold a trap installs, retained packets, lifetimes that raise
+ * events, and an event queue the loop drains.  It also records every policy
+ * operation so tests can prove that no selector ever lost its policy
+ * between a delete and an add (make-before-break).
+ *
+ * Nothing here calls back into the engine: events are queued.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eroute/rng.h"
+#include "eroute/sim.h"
+
+#include "compat/tree.h"
+
+#define SIM_LOCAL_MAX 64
+
+struct retained {
+	struct er_selector sel;		/* the hold's selector (out) */
+	struct er_packet pkt;
+	uint32_t bytes;
+	RB_ENTRY(retained) link;
+};
+
+RB_HEAD(retained_tree, retained);
+
+struct er_sim {
+	struct er_sim_config cfg;
+	struct er_spd *spd;
+	struct er_sad *sad;
+	struct er_rng rng;
+	uint64_t now;
+	struct er_addr local[SIM_LOCAL_MAX];
+	size_t nlocal;
+	/* Event ring. */
+	struct er_kernel_event *events;
+	size_t ev_head, ev_count, ev_cap;
+	bool lost_pending;
+	struct retained_tree retained;
+	struct er_sim_stats st;
+	struct er_sim_oprec *oplog;
+	size_t noplog, oplog_cap;
+};
+
+static int
+retained_cmp(const struct retained *a, const struct retained *b)
+{
+	return er_selector_cmp(&a->sel, &b->sel);
+}
+
+RB_GENERATE_STATIC(retained_tree, retained, link, retained_cmp)
+
+static const struct er_kernel_ops sim_ops;
+
+struct er_sim *
+er_sim_new(const struct er_sim_config *cfg)
+{
+	struct er_sim *sim = calloc(1, sizeof(*sim));
+
+	if (sim == NULL)
+		return NULL;
+	sim->cfg = *cfg;
+	sim->now = cfg->now;
+	sim->ev_cap = cfg->max_events != 0 ? cfg->max_events : 65536;
+	sim->events = calloc(sim->ev_cap, sizeof(*sim->events));
+	sim->spd = er_spd_new();
+	sim->sad = er_sad_new();
+	if (sim->events == NULL || sim->spd == NULL || sim->sad == NULL) {
+		er_sim_free(sim);
+		return NULL;
+	}
+	er_rng_init(&sim->rng, cfg->seed);
+	RB_INIT(&sim->retained);
+	return sim;
+}
+
+void
+er_sim_free(struct er_sim *sim)
+{
+	struct retained *r;
+
+	if (sim == NULL)
+		return;
+	while ((r = RB_MIN(retained_tree, &sim->retained)) != NULL) {
+		RB_REMOVE(retained_tree, &sim->retained, r);
+		free(r);
+	}
+	er_spd_free(sim->spd);
+	er_sad_free(sim->sad);
+	free(sim->events);
+	free(sim->oplog);
+	free(sim);
+}
+
+struct er_kernel
+er_sim_kernel(struct er_sim *sim)
+{
+	return (struct er_kernel){.ops = &sim_ops, .ctx = sim};
+}
+
+int
+er_sim_add_local(struct er_sim *sim, const struct er_addr *a)
+{
+	if (sim->nlocal == SIM_LOCAL_MAX)
+		return -ENOSPC;
+	sim->local[sim->nlocal++] = *a;
+	return 0;
+}
+
+void
+er_sim_set_fail_every(struct er_sim *sim, uint32_t n)
+{
+	sim->cfg.fail_every = n;
+}
+
+void
+er_sim_set_acquire_drop(struct er_sim *sim, uint32_t permille)
+{
+	sim->cfg.acquire_drop_permille = permille;
+}
+
+const struct er_spd *
+er_sim_spd(const struct er_sim *sim)
+{
+	return sim->spd;
+}
+
+const struct er_sad *
+er_sim_sad(const struct er_sim *sim)
+{
+	return sim->sad;
+}
+
+void
+er_sim_stats(const struct er_sim *sim, struct er_sim_stats *st)
+{
+	*st = sim->st;
+}
+
+static void
+queue_event(struct er_sim *sim, const struct er_kernel_event *ev)
+{
+	if (sim->ev_count == sim->ev_cap) {
+		sim->st.events_lost++;
+		sim->lost_pending = true;
+		return;
+	}
+	sim->events[(sim->ev_head + sim->ev_count) % sim->ev_cap] = *ev;
+	sim->ev_count++;
+}
+
+static void
+oplog_add(struct er_sim *sim, enum er_sim_op op, enum er_dir dir,
+	  const struct er_selector *sel, enum er_action action)
+{
+	if (sim->noplog == sim->oplog_cap) {
+		size_t cap = sim->oplog_cap ? sim->oplog_cap * 2 : 64;
+		struct er_sim_oprec *n =
+			realloc(sim->oplog, cap * sizeof(*sim->oplog));
+
+		if (n == NULL)
+			return;
+		sim->oplog = n;
+		sim->oplog_cap = cap;
+	}
+	sim->oplog[sim->noplog++] = (struct er_sim_oprec){
+		.op = op, .dir = dir, .sel = *sel, .action = action};
+}
+
+/* Fault injection: does the next mutating operation fail? */
+static int
+op_begin(struct er_sim *sim, struct er_err *err)
+{
+	sim->st.ops++;
+	if (sim->cfg.fail_every != 0 &&
+	    sim->st.ops % sim->cfg.fail_every == 0) {
+		sim->st.ops_failed++;
+		return er_err_set(err, -EIO, "sim: injected failure (op %llu)",
+				  (unsigned long long)sim->st.ops);
+	}
+	return 0;
+}
+
+static bool
+is_local(const struct er_sim *sim, const struct er_addr *a)
+{
+	for (size_t i = 0; i < sim->nlocal; i++) {
+		if (er_addr_equal(&sim->local[i], a))
+			return true;
+	}
+	return false;
+}
+
+static void packet_out(struct er_sim *sim, const struct er_packet *pkt,
+		       uint32_t bytes, struct er_sim_result *res);
+
+/* Take the packet retained on an out hold, if any. */
+static bool
+unretain(struct er_sim *sim, const struct er_selector *sel,
+	 struct er_packet *pkt, uint32_t *bytes)
+{
+	struct retained key, *r;
+
+	key.sel = *sel;
+	r = RB_FIND(retained_tree, &sim->retained, &key);
+	if (r == NULL)
+		return false;
+	*pkt = r->pkt;
+	*bytes = r->bytes;
+	RB_REMOVE(retained_tree, &sim->retained, r);
+	free(r);
+	return true;
+}
+
+/* A hold was replaced or deleted: its packet goes through the path again. */
+static void
+release(struct er_sim *sim, const struct er_packet *pkt, uint32_t bytes)
+{
+	struct er_sim_result res;
+
+	sim->st.released++;
+	packet_out(sim, pkt, bytes, &res);
+	if (res.verdict == ER_ACTION_IPSEC && !res.no_sa)
+		sim->st.released_ipsec++;
+}
+
+static void
+retain(struct er_sim *sim, const struct er_policy *hold,
+       const struct er_packet *pkt, uint32_t bytes)
+{
+	struct retained key, *r;
+
+	key.sel = hold->sel;
+	r = RB_FIND(retained_tree, &sim->retained, &key);
+	if (r != NULL) {
+		sim->st.retained_dropped++;
+	} else {
+		r = calloc(1, sizeof(*r));
+		if (r == NULL)
+			return;
+		r->sel = hold->sel;
+		RB_INSERT(retained_tree, &sim->retained, r);
+	}
+	r->pkt = *pkt;
+	r->bytes = bytes;
+}
+
+/* The outbound SA an ipsec (or trap) policy's first template names. */
+static const struct er_sa *
+template_sa(const struct er_sim *sim, const struct er_policy *pol)
+{
+	const struct er_tmpl *t;
+	const struct er_sa *sa, *best = NULL;
+
+	if (pol->ntmpl == 0)
+		return NULL;
+	t = &pol->tmpl[0];
+	if (t->spi != 0) {
+		sa = er_sad_lookup(sim->sad, &t->dst, t->proto, t->spi);
+		if (sa != NULL &&
+		    (sa->state == ER_SA_MATURE || sa->state == ER_SA_DYING))
+			return sa;
+		return NULL;
+	}
+	/* As XFRM: any usable SA with the reqid towards the template's
+	 * destination; prefer the newest. */
+	for (sa = er_sad_next_by_reqid(sim->sad, t->reqid, NULL); sa != NULL;
+	     sa = er_sad_next_by_reqid(sim->sad, t->reqid, sa)) {
+		if (sa->id.proto != t->proto ||
+		    !er_addr_equal(&sa->id.dst, &t->dst) ||
+		    (sa->state != ER_SA_MATURE && sa->state != ER_SA_DYING))
+			continue;
+		if (best == NULL || sa->created >= best->created)
+			best = sa;
+	}
+	return best;
+}
+
+static void
+expire_event(struct er_sim *sim, const struct er_sa *sa, bool hard)
+{
+	struct er_kernel_event ev = {.type = ER_KEV_SA_EXPIRE};
+
+	ev.sa = sa->id;
+	ev.reqid = sa->reqid;
+	ev.hard = hard;
+	queue_event(sim, &ev);
+}
+
+/* Byte and packet limits are checked as traffic crosses them. */
+static void
+account(struct er_sim *sim, const struct er_sa *sa, uint32_t bytes)
+{
+	uint64_t b0 = sa->bytes, p0 = sa->packets;
+	uint64_t b1 = b0 + bytes, p1 = p0 + 1;
+	struct er_sa_id id = sa->id;
+
+	er_sad_account(sim->sad, sa, bytes, 1);
+	if ((sa->hard.bytes && b0 < sa->hard.bytes && b1 >= sa->hard.bytes) ||
+	    (sa->hard.packets && p0 < sa->hard.packets &&
+	     p1 >= sa->hard.packets)) {
+		expire_event(sim, sa, true);
+		er_sad_del(sim->sad, &id);
+		return;
+	}
+	if ((sa->soft.bytes && b0 < sa->soft.bytes && b1 >= sa->soft.bytes) ||
+	    (sa->soft.packets && p0 < sa->soft.packets &&
+	     p1 >= sa->soft.packets)) {
+		er_sad_set_state(sim->sad, sa, ER_SA_DYING);
+		expire_event(sim, sa, false);
+	}
+}
+
+static void
+trap(struct er_sim *sim, const struct er_policy *pol,
+     const struct er_packet *pkt, uint32_t bytes, struct er_sim_result *res)
+{
+	struct er_policy hold = {0};
+	const struct er_policy *cur, *stored;
+	struct er_kernel_event ev = {.type = ER_KEV_ACQUIRE};
+
+	sim->st.trapped++;
+	hold.dir = ER_DIR_OUT;
+	er_selector_host(&hold.sel, pkt, false);
+	hold.priority = er_priority_default(&hold.sel, ER_PRIO_BARE);
+	hold.action = ER_ACTION_HOLD;
+	hold.reqid = pol->reqid;
+	hold.owner = ER_OWNER_BARE;
+	hold.created = sim->now;
+	cur = er_spd_get(sim->spd, ER_DIR_OUT, &hold.sel);
+	if (cur != NULL && cur->action == ER_ACTION_HOLD &&
+	    cur->owner == ER_OWNER_BARE) {
+		/* Our narrow hold is there already: one ACQUIRE per flow. */
+		retain(sim, cur, pkt, bytes);
+		return;
+	}
+	/* Reference 001: when the trap is itself host-to-host for this
+	 * protocol, the narrow hold replaces it. */
+	if (er_spd_upsert(sim->spd, &hold, &stored) < 0)
+		return;
+	oplog_add(sim, cur != NULL ? ER_SIM_OP_REPLACE : ER_SIM_OP_ADD,
+		  ER_DIR_OUT, &hold.sel, ER_ACTION_HOLD);
+	retain(sim, stored, pkt, bytes);
+	if (sim->cfg.acquire_drop_permille != 0 &&
+	    er_rng_range(&sim->rng, 0, 999) < sim->cfg.acquire_drop_permille) {
+		sim->st.acquires_lost++;
+		return;
+	}
+	ev.pkt = *pkt;
+	ev.sel = hold.sel;
+	ev.dir = ER_DIR_OUT;
+	ev.policy_sel = pol->sel;
+	ev.reqid = pol->reqid;
+	queue_event(sim, &ev);
+	sim->st.acquires++;
+	res->acquire = true;
+}
+
+static void
+packet_out(struct er_sim *sim, const struct er_packet *pkt, uint32_t bytes,
+	   struct er_sim_result *res)
+{
+	const struct er_policy *pol;
+	const struct er_sa *sa;
+
+	memset(res, 0, sizeof(*res));
+	sim->st.packets++;
+	if (pkt->proto == IPPROTO_UDP &&
+	    (pkt->sport == 500 || pkt->sport == 4500) &&
+	    is_local(sim, &pkt->src)) {
+		sim->st.bypassed++;
+		sim->st.passed++;
+		res->bypass = true;
+		res->verdict = ER_ACTION_PASS;
+		return;
+	}
+	pol = er_spd_lookup(sim->spd, ER_DIR_OUT, pkt);
+	if (pol == NULL) {
+		res->verdict = sim->cfg.default_drop ? ER_ACTION_DROP
+						     : ER_ACTION_PASS;
+		if (sim->cfg.default_drop)
+			sim->st.dropped++;
+		else
+			sim->st.passed++;
+		return;
+	}
+	er_spd_note_use(sim->spd, pol, sim->now);
+	res->matched = true;
+	res->policy = *pol;
+	res->verdict = pol->action;
+	switch (pol->action) {
+	case ER_ACTION_PASS:
+		sim->st.passed++;
+		break;
+	case ER_ACTION_DROP:
+		sim->st.dropped++;
+		break;
+	case ER_ACTION_REJECT:
+		sim->st.rejected++;
+		break;
+	case ER_ACTION_HOLD:
+		sim->st.held++;
+		retain(sim, pol, pkt, bytes);
+		break;
+	case ER_ACTION_TRAP:
+		trap(sim, pol, pkt, bytes, res);
+		break;
+	case ER_ACTION_IPSEC:
+		sa = template_sa(sim, pol);
+		if (sa == NULL) {
+			/* XFRM: a template without a state acquires. */
+			res->no_sa = true;
+			trap(sim, pol, pkt, bytes, res);
+			break;
+		}
+		sim->st.ipsec++;
+		res->spi = sa->id.spi;
+		account(sim, sa, bytes);
+		break;
+	}
+}
+
+int
+er_sim_packet_out(struct er_sim *sim, const struct er_packet *pkt,
+		  uint32_t bytes, struct er_sim_result *res)
+{
+	if (er_addr_bits(pkt->src.family) == 0 ||
+	    pkt->src.family != pkt->dst.family)
+		return -EINVAL;
+	packet_out(sim, pkt, bytes, res);
+	return 0;
+}
+
+int
+er_sim_packet_in(struct er_sim *sim, const struct er_addr *sa_dst,
+		 uint8_t proto, uint32_t spi, const struct er_packet *pkt,
+		 uint32_t bytes)
+{
+	const struct er_sa *sa = er_sad_lookup(sim->sad, sa_dst, proto, spi);
+	const struct er_policy *pol;
+
+	if (sa == NULL || sa->state == ER_SA_LARVAL) {
+		sim->st.inbound_no_sa++;
+		return -ENOENT;
+	}
+	if (er_addr_bits(sa->sel.src.addr.family) != 0 &&
+	    !er_selector_matches(&sa->sel, pkt)) {
+		sim->st.inbound_policy_drops++;
+		return -EPERM;
+	}
+	pol = er_spd_lookup(sim->spd, ER_DIR_IN, pkt);
+	if (pol != NULL && pol->action == ER_ACTION_IPSEC && pol->ntmpl > 0 &&
+	    pol->tmpl[0].reqid != sa->reqid) {
+		sim->st.inbound_policy_drops++;
+		return -EPERM;
+	}
+	if (pol != NULL && pol->action != ER_ACTION_IPSEC &&
+	    pol->action != ER_ACTION_PASS) {
+		sim->st.inbound_policy_drops++;
+		return -EPERM;
+	}
+	account(sim, sa, bytes);
+	sim->st.inbound_ok++;
+	return 0;
+}
+
+struct tick_ctx {
+	struct er_sim *sim;
+	struct er_sa_id *dead;
+	size_t ndead, cap;
+};
+
+static void
+tick_sa(void *ctx, const struct er_sa *sa, enum er_sa_expiry kind)
+{
+	struct tick_ctx *t = ctx;
+
+	expire_event(t->sim, sa, kind != ER_SA_EXPIRE_SOFT);
+	if (kind == ER_SA_EXPIRE_SOFT)
+		return;
+	if (t->ndead == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 16;
+		struct er_sa_id *n = realloc(t->dead, cap * sizeof(*n));
+
+		if (n == NULL)
+			return;
+		t->dead = n;
+		t->cap = cap;
+	}
+	t->dead[t->ndead++] = sa->id;
+}
+
+void
+er_sim_tick(struct er_sim *sim, uint64_t now)
+{
+	struct tick_ctx t = {.sim = sim};
+	const struct er_policy *p, *next;
+
+	if (now > sim->now)
+		sim->now = now;
+	/* The kernel deletes what reached its hard limit, then says so. */
+	er_sad_expire(sim->sad, sim->now, tick_sa, &t);
+	for (size_t i = 0; i < t.ndead; i++)
+		er_sad_del(sim->sad, &t.dead[i]);
+	free(t.dead);
+	for (int d = 0; d < ER_DIR_COUNT; d++) {
+		for (p = er_spd_first(sim->spd, (enum er_dir)d); p != NULL;
+		     p = next) {
+			struct er_kernel_event ev = {
+				.type = ER_KEV_POLICY_EXPIRE};
+			struct er_packet pkt;
+			uint32_t bytes;
+
+			next = er_spd_next(sim->spd, p);
+			if (p->lifetime == 0 ||
+			    p->created + p->lifetime > sim->now)
+				continue;
+			ev.dir = p->dir;
+			ev.sel = p->sel;
+			ev.reqid = p->reqid;
+			ev.hard = true;
+			oplog_add(sim, ER_SIM_OP_DEL, p->dir, &p->sel, p->action);
+			queue_event(sim, &ev);
+			if (p->dir == ER_DIR_OUT &&
+			    unretain(sim, &p->sel, &pkt, &bytes)) {
+				er_spd_del(sim->spd, ev.dir, &ev.sel);
+				release(sim, &pkt, bytes);
+				/* The walk cannot go on after a release:
+				 * the path may have changed the SPD. */
+				next = er_spd_first(sim->spd, (enum er_dir)d);
+			} else {
+				er_spd_del(sim->spd, ev.dir, &ev.sel);
+			}
+		}
+	}
+}
+
+/* ---- struct er_kernel_ops ---------------------------------------- */
+
+static int
+sim_policy_install(void *ctx, const struct er_policy *pol, struct er_err *err)
+{
+	struct er_sim *sim = ctx;
+	struct er_policy p = *pol;
+	struct er_packet pkt;
+	uint32_t bytes;
+	bool had;
+	int ret;
+
+	ret = op_begin(sim, err);
+	if (ret < 0)
+		return ret;
+	/* As XFRM: a replaced policy is a new one; its lifetime restarts. */
+	p.created = sim->now;
+	had = pol->dir == ER_DIR_OUT &&
+	      unretain(sim, &pol->sel, &pkt, &bytes);
+	ret = er_spd_upsert(sim->spd, &p, NULL);
+	if (ret < 0) {
+		char what[ER_SELECTOR_STRLEN + 16];
+
+		er_policy_describe(pol->dir, &pol->sel, what, sizeof(what));
+		return er_err_set(err, ret, "%s: %s", what, strerror(-ret));
+	}
+	oplog_add(sim, ret == ER_SPD_REPLACED ? ER_SIM_OP_REPLACE : ER_SIM_OP_ADD,
+		  pol->dir, &pol->sel, pol->action);
+	if (had)
+		release(sim, &pkt, bytes);
+	return ret == ER_SPD_REPLACED ? ER_KERNEL_UPDATED : 0;
+}
+
+static int
+sim_policy_del(void *ctx, enum er_dir dir, const struct er_selector *sel,
+	       struct er_err *err)
+{
+	struct er_sim *sim = ctx;
+	const struct er_policy *cur;
+	struct er_packet pkt;
+	uint32_t bytes;
+	bool had;
+	int ret;
+
+	ret = op_begin(sim, err);
+	if (ret < 0)
+		return ret;
+	cur = er_spd_get(sim->spd, dir, sel);
+	if (cur == NULL)
+		return ER_KERNEL_ABSENT;
+	oplog_add(sim, ER_SIM_OP_DEL, dir, sel, cur->action);
+	had = dir == ER_DIR_OUT && unretain(sim, sel, &pkt, &bytes);
+	er_spd_del(sim->spd, dir, sel);
+	if (had)
+		release(sim, &pkt, bytes);
+	return 0;
+}
+
+static int
+sim_sa_install(void *ctx, const struct er_sa *sa, struct er_err *err)
+{
+	struct er_sim *sim = ctx;
+	struct er_sa s = *sa;
+	char id[64];
+	int ret;
+
+	ret = op_begin(sim, err);
+	if (ret < 0)
+		return ret;
+	if (s.created == 0)
+		s.created = sim->now;
+	ret = er_sad_update(sim->sad, &s, NULL);
+	if (ret == 0)
+		return ER_KERNEL_UPDATED;
+	if (ret == -ENOENT)
+		ret = er_sad_add(sim->sad, &s, NULL);
+	if (ret < 0) {
+		er_sa_id_format(&sa->id, id, sizeof(id));
+		return er_err_set(err, ret, "SA %s: %s", id, strerror(-ret));
+	}
+	return 0;
+}
+
+static int
+sim_sa_del(void *ctx, const struct er_sa_id *id, struct er_err *err)
+{
+	struct er_sim *sim = ctx;
+	int ret = op_begin(sim, err);
+
+	if (ret < 0)
+		return ret;
+	return er_sad_del(sim->sad, id) == 0 ? 0 : ER_KERNEL_ABSENT;
+}
+
+static int
+sim_spi_alloc(void *ctx, const struct er_spi_req *req, uint32_t *spi,
+	      struct er_err *err)
+{
+	struct er_sim *sim = ctx;
+	int ret = op_begin(sim, err);
+
+	if (ret < 0)
+		return ret;
+	return er_spi_alloc(sim->sad, &sim->rng, req, spi, err);
+}
+
+static int
+sim_policy_dump(void *ctx, er_kernel_policy_cb *cb, void *cbctx,
+		struct er_err *err)
+{
+	struct er_sim *sim = ctx;
+
+	(void)err;
+	for (int d = 0; d < ER_DIR_COUNT; d++) {
+		for (const struct er_policy *p =
+			     er_spd_first(sim->spd, (enum er_dir)d);
+		     p != NULL; p = er_spd_next(sim->spd, p)) {
+			int ret = cb(cbctx, p);
+
+			if (ret != 0)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+static int
+sim_sa_dump(void *ctx, er_kernel_sa_cb *cb, void *cbctx, struct er_err *err)
+{
+	struct er_sim *sim = ctx;
+
+	(void)err;
+	for (const struct er_sa *sa = er_sad_first(sim->sad); sa != NULL;
+	     sa = er_sad_next(sim->sad, sa)) {
+		int ret = cb(cbctx, sa);
+
+		if (ret != 0)
+			return ret;
+	}
+	return 0;
+}
+
+static int
+sim_poll_event(void *ctx, struct er_kernel_event *ev)
+{
+	struct er_sim *sim = ctx;
+
+	if (sim->lost_pending) {
+		sim->lost_pending = false;
+		memset(ev, 0, sizeof(*ev));
+		ev->type = ER_KEV_LOST;
+		return 1;
+	}
+	if (sim->ev_count == 0)
+		return 0;
+	*ev = sim->events[sim->ev_head];
+	sim->ev_head = (sim->ev_head + 1) % sim->ev_cap;
+	sim->ev_count--;
+	return 1;
+}
+
+static const struct er_kernel_ops sim_ops = {
+	.name = "sim",
+	.policy_add = sim_policy_install,
+	.policy_replace = sim_policy_install,
+	.policy_del = sim_policy_del,
+	.sa_add = sim_sa_install,
+	.sa_update = sim_sa_install,
+	.sa_del = sim_sa_del,
+	.spi_alloc = sim_spi_alloc,
+	.policy_dump = sim_policy_dump,
+	.sa_dump = sim_sa_dump,
+	.poll_event = sim_poll_event,
+};
+
+/* ---- the operation log ------------------------------------------- */
+
+size_t
+er_sim_oplog(const struct er_sim *sim, const struct er_sim_oprec **recs)
+{
+	*recs = sim->oplog;
+	return sim->noplog;
+}
+
+void
+er_sim_oplog_clear(struct er_sim *sim)
+{
+	sim->noplog = 0;
+}
+
+static int
+oprec_index_cmp(const void *a, const void *b, void *ctx)
+{
+	const struct er_sim_oprec *log = ctx;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	int c;
+
+	if (log[i].dir != log[j].dir)
+		return log[i].dir < log[j].dir ? -1 : 1;
+	c = er_selector_cmp(&log[i].sel, &log[j].sel);
+	if (c != 0)
+		return c;
+	return i < j ? -1 : i > j;
+}
+
+size_t
+er_sim_gaps(const struct er_sim *sim, char *first, size_t len)
+{
+	size_t *idx, gaps = 0;
+
+	if (first != NULL && len > 0)
+		first[0] = '\0';
+	if (sim->noplog == 0)
+		return 0;
+	idx = malloc(sim->noplog * sizeof(*idx));
+	if (idx == NULL)
+		return 0;
+	for (size_t i = 0; i < sim->noplog; i++)
+		idx[i] = i;
+	qsort_r(idx, sim->noplog, sizeof(*idx), oprec_index_cmp, sim->oplog);
+	/* Within one (dir, selector), in time order: a delete followed by an
+	 * add is a window in which the selector had no policy. */
+	for (size_t k = 1; k < sim->noplog; k++) {
+		const struct er_sim_oprec *a = &sim->oplog[idx[k - 1]];
+		const struct er_sim_oprec *b = &sim->oplog[idx[k]];
+
+		if (a->dir != b->dir || er_selector_cmp(&a->sel, &b->sel) != 0)
+			continue;
+		if (a->op == ER_SIM_OP_DEL && b->op == ER_SIM_OP_ADD) {
+			if (gaps == 0 && first != NULL)
+				er_policy_describe(a->dir, &a->sel, first, len);
+			gaps++;
+		}
+	}
+	free(idx);
+	return gaps;
+}

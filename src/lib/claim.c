@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Claimants and kernel sync.
+ *
+ * Every (direction, selector) that somebody wants has a claim key holding
+ * all the claims on it, best first: lowest priority value, then lowest
+ * owner id (a bare shunt, owner 0, before any connection; an older
+ * connection before a newer one).  After any change to a key, sync() makes
+ * the kernel hold exactly the best claim's policy with one operation: add
+ * when nothing was there, replace when something was -- never a delete and
+ * an add -- and delete only when the last claim has gone.  This one
+ * function is why eroute changes are make-before-break.
+ *
+ * A kernel operation that fails leaves the view as it was (the kernel is
+ * assumed unchanged), marks the key dirty, and the next tick retries.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_impl.h"
+
+int
+claim_tree_cmp(const struct claim_key *a, const struct claim_key *b)
+{
+	if (a->dir != b->dir)
+		return a->dir < b->dir ? -1 : 1;
+	return er_selector_cmp(&a->sel, &b->sel);
+}
+
+RB_GENERATE(claim_tree, claim_key, link, claim_tree_cmp)
+
+struct claim_key *
+claim_key_find(const struct er_engine *e, enum er_dir dir,
+	       const struct er_selector *sel)
+{
+	struct claim_key key;
+
+	key.dir = dir;
+	key.sel = *sel;
+	return RB_FIND(claim_tree, (struct claim_tree *)(uintptr_t)&e->claims,
+		       &key);
+}
+
+struct claim *
+claim_find(const struct er_engine *e, enum er_dir dir,
+	   const struct er_selector *sel, uint32_t owner)
+{
+	struct claim_key *k = claim_key_find(e, dir, sel);
+	struct claim *cl;
+
+	if (k == NULL)
+		return NULL;
+	TAILQ_FOREACH(cl, &k->claims, link) {
+		if (cl->owner == owner)
+			return cl;
+	}
+	return NULL;
+}
+
+bool
+claim_is_best(const struct claim *cl)
+{
+	return TAILQ_FIRST(&cl->key->claims) == cl;
+}
+
+static bool
+tmpl_same(const struct er_tmpl *a, const struct er_tmpl *b)
+{
+	return a->proto == b->proto && a->mode == b->mode &&
+	       er_addr_equal(&a->src, &b->src) &&
+	       er_addr_equal(&a->dst, &b->dst) && a->spi == b->spi &&
+	       a->reqid == b->reqid;
+}
+
+bool
+policy_same(const struct er_policy *a, const struct er_policy *b)
+{
+	if (a->action != b->action || a->priority != b->priority ||
+	    a->reqid != b->reqid || a->owner != b->owner ||
+	    a->lifetime != b->lifetime || a->ntmpl != b->ntmpl)
+		return false;
+	for (unsigned i = 0; i < a->ntmpl; i++) {
+		if (!tmpl_same(&a->tmpl[i], &b->tmpl[i]))
+			return false;
+	}
+	return true;
+}
+
+static void
+touch(struct er_engine *e, struct claim_key *k)
+{
+	if (k->touched)
+		return;
+	k->touched = true;
+	TAILQ_INSERT_TAIL(&e->touched, k, touched_link);
+}
+
+static void
+key_free(struct er_engine *e, struct claim_key *k)
+{
+	if (k->touched)
+		TAILQ_REMOVE(&e->touched, k, touched_link);
+	if (k->dirty)
+		e->ndirty--;
+	RB_REMOVE(claim_tree, &e->claims, k);
+	free(k);
+}
+
+static void
+set_dirty(struct er_engine *e, struct claim_key *k, bool dirty)
+{
+	if (k->dirty == dirty)
+		return;
+	k->dirty = dirty;
+	if (dirty)
+		e->ndirty++;
+	else
+		e->ndirty--;
+}
+
+/* Make the kernel hold the best claim of @k; free @k when nobody wants it.
+ * Return: 0, or the failed kernel operation's -errno. */
+static int
+sync_key(struct er_engine *e, struct claim_key *k)
+{
+	struct claim *best = TAILQ_FIRST(&k->claims);
+	const struct er_policy *cur = er_spd_get(e->view, k->dir, &k->sel);
+	struct er_err err = {0};
+	struct er_policy want;
+	int ret;
+
+	if (best == NULL) {
+		if (cur != NULL) {
+			ret = er_kernel_policy_del(&e->cfg.kernel, k->dir,
+						   &k->sel, &err);
+			if (ret < 0) {
+				engine_log(e, ER_LOG_ERROR, NULL,
+					   "kernel: %s (will retry)", err.msg);
+				set_dirty(e, k, true);
+				return ret;
+			}
+			er_spd_del(e->view, k->dir, &k->sel);
+		}
+		key_free(e, k);
+		return 0;
+	}
+	want = best->pol;
+	want.owner = best->owner;
+	if (cur != NULL && !k->dirty && policy_same(cur, &want))
+		return 0;
+	want.created = cur != NULL ? cur->created : e->now;
+	if (cur == NULL)
+		ret = er_kernel_policy_add(&e->cfg.kernel, &want, &err);
+	else
+		ret = er_kernel_policy_replace(&e->cfg.kernel, &want, &err);
+	if (ret < 0) {
+		engine_log(e, ER_LOG_ERROR, engine_conn_by_id(e, best->owner),
+			   "kernel: %s (will retry)", err.msg);
+		set_dirty(e, k, true);
+		return ret;
+	}
+	er_spd_upsert(e->view, &want, NULL);
+	set_dirty(e, k, false);
+	return 0;
+}
+
+/* Keep the list best first: priority, then owner. */
+static void
+insert_sorted(struct claim_key *k, struct claim *cl)
+{
+	struct claim *it;
+
+	TAILQ_FOREACH(it, &k->claims, link) {
+		if (cl->pol.priority < it->pol.priority ||
+		    (cl->pol.priority == it->pol.priority &&
+		     cl->owner < it->owner)) {
+			TAILQ_INSERT_BEFORE(it, cl, link);
+			return;
+		}
+	}
+	TAILQ_INSERT_TAIL(&k->claims, cl, link);
+}
+
+int
+claim_set(struct er_engine *e, uint32_t owner, const struct er_policy *pol)
+{
+	struct claim_key *k = claim_key_find(e, pol->dir, &pol->sel);
+	struct claim *cl = NULL;
+
+	if (k == NULL) {
+		k = calloc(1, sizeof(*k));
+		if (k == NULL)
+			return -ENOMEM;
+		k->dir = pol->dir;
+		k->sel = pol->sel;
+		TAILQ_INIT(&k->claims);
+		RB_INSERT(claim_tree, &e->claims, k);
+	} else {
+		TAILQ_FOREACH(cl, &k->claims, link) {
+			if (cl->owner == owner)
+				break;
+		}
+	}
+	if (cl == NULL) {
+		cl = calloc(1, sizeof(*cl));
+		if (cl == NULL) {
+			if (TAILQ_EMPTY(&k->claims))
+				sync_key(e, k);
+			return -ENOMEM;
+		}
+		cl->key = k;
+		cl->owner = owner;
+	} else {
+		TAILQ_REMOVE(&k->claims, cl, link);
+	}
+	cl->pol = *pol;
+	cl->pol.owner = owner;
+	insert_sorted(k, cl);
+	touch(e, k);
+	sync_key(e, k);
+	return 0;
+}
+
+int
+claim_adopt(struct er_engine *e, uint32_t owner, const struct er_policy *pol)
+{
+	struct er_policy p = *pol;
+
+	/* The kernel put it there itself (a trap's narrow hold). */
+	p.owner = owner;
+	er_spd_upsert(e->view, &p, NULL);
+	return claim_set(e, owner, pol);
+}
+
+void
+claim_drop(struct er_engine *e, enum er_dir dir, const struct er_selector *sel,
+	   uint32_t owner)
+{
+	struct claim_key *k = claim_key_find(e, dir, sel);
+	struct claim *cl;
+
+	if (k == NULL)
+		return;
+	TAILQ_FOREACH(cl, &k->claims, link) {
+		if (cl->owner == owner)
+			break;
+	}
+	if (cl == NULL)
+		return;
+	TAILQ_REMOVE(&k->claims, cl, link);
+	free(cl);
+	touch(e, k);
+	sync_key(e, k);
+}
+
+void
+claim_retry_dirty(struct er_engine *e)
+{
+	struct claim_key *k, *next;
+
+	if (e->ndirty == 0)
+		return;
+	for (k = RB_MIN(claim_tree, &e->claims); k != NULL; k = next) {
+		next = RB_NEXT(claim_tree, &e->claims, k);
+		if (k->dirty)
+			sync_key(e, k);
+	}
+}
+
+void
+claim_free_all(struct er_engine *e)
+{
+	struct claim_key *k;
+	struct claim *cl;
+
+	while ((k = RB_MIN(claim_tree, &e->claims)) != NULL) {
+		while ((cl = TAILQ_FIRST(&k->claims)) != NULL) {
+			TAILQ_REMOVE(&k->claims, cl, link);
+			free(cl);
+		}
+		RB_REMOVE(claim_tree, &e->claims, k);
+		free(k);
+	}
+	TAILQ_INIT(&e->touched);
+}

@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Inside the engine: the structures that engine.c (inputs, connections, SA
+ * groups, checks), claim.c (claimants and kernel sync) and routing.c (the
+ * state machine) share.  Not installed, not part of the ABI.
+ */
+#ifndef EROUTE_ENGINE_IMPL_H
+#define EROUTE_ENGINE_IMPL_H
+
+#include <sys/queue.h>
+
+#include "eroute/engine.h"
+#include "eroute/rng.h"
+
+#include "compat/tree.h"
+
+/* ---- claims ------------------------------------------------------ */
+
+/*
+ * A claim is one party's wish for a (direction, selector): a connection or
+ * a bare shunt, with the policy it wants.  A claim key gathers every claim
+ * on one (direction, selector), best first; the best one's policy is what
+ * the kernel should have.  "installed" mirrors what the kernel has (the
+ * engine's SPD view); "dirty" marks a key whose kernel operation failed and
+ * is retried on the next tick.
+ */
+struct claim_key;
+
+struct claim {
+	TAILQ_ENTRY(claim) link;
+	struct claim_key *key;
+	uint32_t owner;			/* connection id or ER_OWNER_BARE */
+	struct er_policy pol;
+};
+
+TAILQ_HEAD(claim_list, claim);
+
+struct claim_key {
+	RB_ENTRY(claim_key) link;
+	TAILQ_ENTRY(claim_key) touched_link;
+	enum er_dir dir;
+	struct er_selector sel;
+	struct claim_list claims;
+	bool dirty;
+	bool touched;
+};
+
+RB_HEAD(claim_tree, claim_key);
+TAILQ_HEAD(claim_key_list, claim_key);
+
+/* ---- connections ------------------------------------------------- */
+
+struct sa_group;
+TAILQ_HEAD(sa_group_list, sa_group);
+
+struct negotiation {
+	uint64_t id;
+	struct conn *c;
+	unsigned attempt;
+	bool rekey;
+	uint64_t started;
+	uint32_t spi_in;		/* reserved larval SPI, 0 if none */
+	TAILQ_ENTRY(negotiation) link;
+};
+
+TAILQ_HEAD(negotiation_list, negotiation);
+
+struct conn {
+	uint32_t id;
+	struct er_conn_config cfg;	/* remote_clients points below */
+	struct er_prefix *remote_clients;
+	uint32_t *reqids;		/* one per remote client */
+	enum er_routing rt;
+	bool routed_by_up;		/* routed because it came up unrouted */
+	struct conn *group;		/* instance_of */
+	size_t ninstances;
+	struct negotiation *neg;	/* at most one at a time */
+	unsigned tries;
+	bool rekey_failed;		/* a replacement attempt failed */
+	struct sa_group_list groups;	/* oldest first */
+	uint64_t eroute_owner;		/* serial of the group erouted */
+	uint64_t failure_expires;
+	uint64_t revive_at;
+	unsigned revivals;
+	RB_ENTRY(conn) by_name;
+	RB_ENTRY(conn) by_id;
+};
+
+RB_HEAD(conn_name_tree, conn);
+RB_HEAD(conn_id_tree, conn);
+
+struct sa_group {
+	uint64_t serial;
+	struct conn *c;
+	struct er_sa_id out, in;
+	uint64_t created;
+	bool rekey_started;
+	TAILQ_ENTRY(sa_group) link;
+	RB_ENTRY(sa_group) by_serial;
+};
+
+RB_HEAD(group_tree, sa_group);
+
+/* ---- reqids ------------------------------------------------------ */
+
+struct reqid_entry {
+	struct er_selector sel;
+	uint32_t reqid;
+	unsigned users;
+	RB_ENTRY(reqid_entry) by_sel;
+	RB_ENTRY(reqid_entry) by_reqid;
+};
+
+RB_HEAD(reqid_sel_tree, reqid_entry);
+RB_HEAD(reqid_num_tree, reqid_entry);
+
+/* ---- the engine -------------------------------------------------- */
+
+struct er_engine {
+	struct er_engine_config cfg;
+	struct er_addr *local_addrs;
+	uint64_t now;
+	struct er_rng rng;
+	struct er_spd *view;		/* what the kernel has, as we know it */
+	struct er_sad *sad;		/* SAs we installed or reserved */
+	struct er_shunt_table *shunts;
+	struct claim_tree claims;
+	struct claim_key_list touched;
+	struct conn_name_tree conns_by_name;
+	struct conn_id_tree conns_by_id;
+	uint32_t next_conn_id;
+	struct negotiation_list negs;
+	uint64_t next_neg_id;
+	struct group_tree groups;
+	uint64_t next_group;
+	struct reqid_sel_tree reqid_by_sel;
+	struct reqid_num_tree reqid_by_num;
+	size_t ndirty;
+	bool settling;
+};
+
+/* engine.c */
+void engine_log(struct er_engine *e, enum er_log_level level,
+		const struct conn *c, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void engine_emit(struct er_engine *e, struct er_event *ev,
+		 const struct conn *c);
+struct conn *engine_conn_by_id(const struct er_engine *e, uint32_t id);
+
+/* claim.c */
+int claim_tree_cmp(const struct claim_key *a, const struct claim_key *b);
+RB_PROTOTYPE(claim_tree, claim_key, link, claim_tree_cmp)
+struct claim_key *claim_key_find(const struct er_engine *e, enum er_dir dir,
+				 const struct er_selector *sel);
+struct claim *claim_find(const struct er_engine *e, enum er_dir dir,
+			 const struct er_selector *sel, uint32_t owner);
+int claim_set(struct er_engine *e, uint32_t owner,
+	      const struct er_policy *pol);
+int claim_adopt(struct er_engine *e, uint32_t owner,
+		const struct er_policy *pol);
+void claim_drop(struct er_engine *e, enum er_dir dir,
+		const struct er_selector *sel, uint32_t owner);
+bool claim_is_best(const struct claim *cl);
+void claim_retry_dirty(struct er_engine *e);
+void claim_free_all(struct er_engine *e);
+bool policy_same(const struct er_policy *a, const struct er_policy *b);
+
+/* routing.c */
+enum conn_event {
+	CEV_ROUTE,
+	CEV_UNROUTE,
+	CEV_UP,
+	CEV_DOWN,
+	CEV_ACQUIRE,
+	CEV_SA_UP,
+	CEV_NEG_FAIL,
+	CEV_SHUNT_EXPIRE,
+	CEV_SA_GONE,
+	CEV_ECLIPSE,
+	CEV_UNECLIPSE,
+	CEV_DELETE,
+};
+#define CEV_COUNT 12
+
+struct conn_event_args {
+	struct sa_group *group;		/* SA_UP */
+	bool spent;			/* NEG_FAIL: tries are spent */
+	bool rekey;			/* NEG_FAIL: it was a rekey */
+};
+
+const char *conn_event_name(enum conn_event ev);
+bool conn_event_allowed(enum er_routing rt, enum conn_event ev);
+int conn_transition(struct er_engine *e, struct conn *c, enum conn_event ev,
+		    const struct conn_event_args *args, struct er_err *err);
+
+/* engine.c services the state machine uses */
+void conn_claims_set(struct er_engine *e, struct conn *c,
+		     enum er_routing for_state);
+void conn_claims_drop(struct er_engine *e, struct conn *c);
+bool conn_is_routed_state(enum er_routing rt);
+void conn_route_updown(struct er_engine *e, struct conn *c, bool route);
+void conn_updown(struct er_engine *e, struct conn *c, enum er_updown_verb verb);
+int negotiation_start(struct er_engine *e, struct conn *c, bool rekey);
+void negotiation_cancel(struct er_engine *e, struct conn *c);
+void groups_delete_all(struct er_engine *e, struct conn *c);
+void bare_shunts_clear_covered(struct er_engine *e, struct conn *c,
+			       bool holds_and_drops_only);
+void instance_to_bare(struct er_engine *e, struct conn *c);
+enum er_routing conn_resume_state(const struct conn *c);
+
+#endif

@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: MIT
+/* Scenario harness: see harness.h. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+static void
+on_event(void *ctx, const struct er_event *ev)
+{
+	struct h *h = ctx;
+	struct h_event *r;
+
+	if (h->verbose && ev->type == ER_EV_LOG)
+		fprintf(stderr, "  [%llu] %s%s%s\n",
+			(unsigned long long)ev->now, ev->conn ? ev->conn : "",
+			ev->conn ? ": " : "", ev->text);
+	if (ev->type == ER_EV_LOG || h->nev == H_MAX_EVENTS)
+		return;
+	r = &h->ev[h->nev++];
+	memset(r, 0, sizeof(*r));
+	r->type = ev->type;
+	if (ev->conn != NULL)
+		snprintf(r->conn, sizeof(r->conn), "%s", ev->conn);
+	r->verb = ev->verb;
+	r->old_state = ev->old_state;
+	r->new_state = ev->new_state;
+	r->negotiation = ev->negotiation;
+	r->attempt = ev->attempt;
+	r->spi_in = ev->nspi ? ev->spi_in[0] : 0;
+	r->rekey = ev->rekey;
+}
+
+struct h *
+h_new(const struct h_opts *o)
+{
+	static const struct h_opts none;
+	struct er_sim_config sc = {0};
+	struct er_engine_config ec = {0};
+	struct er_err err = {0};
+	struct h *h = calloc(1, sizeof(*h));
+
+	if (o == NULL)
+		o = &none;
+	assert_non_null(h);
+	h->ev = calloc(H_MAX_EVENTS, sizeof(*h->ev));
+	assert_non_null(h->ev);
+	h->now = 1000;
+	h->next_spi = 0xc0de0000;
+	h->verbose = getenv("EROUTE_TEST_VERBOSE") != NULL;
+	h->check_every_step = true;
+	sc.seed = 1;
+	sc.now = h->now;
+	sc.default_drop = o->default_drop;
+	sc.fail_every = o->fail_every;
+	h->sim = er_sim_new(&sc);
+	assert_non_null(h->sim);
+	if (o->local_addr != NULL) {
+		struct er_addr a;
+
+		assert_int_equal(er_addr_parse(&a, o->local_addr, NULL), 0);
+		er_sim_add_local(h->sim, &a);
+	}
+	ec.kernel = er_sim_kernel(h->sim);
+	ec.event_cb = on_event;
+	ec.event_ctx = h;
+	ec.seed = 2;
+	ec.now = h->now;
+	ec.shunt_lifetime = o->shunt_lifetime;
+	h->e = er_engine_new(&ec, &err);
+	if (h->e == NULL)
+		fail_msg("engine: %s", err.msg);
+	return h;
+}
+
+void
+h_free(struct h *h)
+{
+	er_engine_free(h->e);
+	er_sim_free(h->sim);
+	free(h->ev);
+	free(h);
+}
+
+/* Engine view == sim SPD, policy by policy. */
+static void
+compare_views(struct h *h, const char *what)
+{
+	const struct er_spd *view = er_engine_spd(h->e);
+	const struct er_spd *kern = er_sim_spd(h->sim);
+	char s[ER_SELECTOR_STRLEN + 16];
+
+	for (int d = 0; d < ER_DIR_COUNT; d++) {
+		for (const struct er_policy *p = er_spd_first(view, (enum er_dir)d);
+		     p != NULL; p = er_spd_next(view, p)) {
+			const struct er_policy *k =
+				er_spd_get(kern, p->dir, &p->sel);
+
+			er_policy_describe(p->dir, &p->sel, s, sizeof(s));
+			if (k == NULL)
+				fail_msg("after %s: %s in the engine's view, "
+					 "not in the kernel", what, s);
+			if (k->action != p->action ||
+			    k->priority != p->priority ||
+			    k->ntmpl != p->ntmpl ||
+			    (k->ntmpl && k->tmpl[0].spi != p->tmpl[0].spi))
+				fail_msg("after %s: %s differs: kernel %s, "
+					 "view %s", what, s,
+					 er_action_name(k->action),
+					 er_action_name(p->action));
+		}
+		for (const struct er_policy *k = er_spd_first(kern, (enum er_dir)d);
+		     k != NULL; k = er_spd_next(kern, k)) {
+			if (er_spd_get(view, k->dir, &k->sel) == NULL) {
+				er_policy_describe(k->dir, &k->sel, s,
+						   sizeof(s));
+				fail_msg("after %s: %s (%s) in the kernel, "
+					 "unknown to the engine", what, s,
+					 er_action_name(k->action));
+			}
+		}
+	}
+}
+
+void
+h_step(struct h *h, const char *what)
+{
+	struct er_kernel k = er_sim_kernel(h->sim);
+	struct er_kernel_event kev;
+	char buf[512];
+
+	while (er_kernel_poll_event(&k, &kev) == 1)
+		er_engine_kernel_event(h->e, &kev, NULL);
+	if (!h->check_every_step)
+		return;
+	if (er_engine_check(h->e, buf, sizeof(buf)) != 0)
+		fail_msg("after %s: invariant broken: %s", what, buf);
+	if (er_sim_gaps(h->sim, buf, sizeof(buf)) != 0)
+		fail_msg("after %s: %s was deleted and added again (a "
+			 "window without policy)", what, buf);
+	er_sim_oplog_clear(h->sim);
+	compare_views(h, what);
+}
+
+static void
+parse_prefix(struct er_prefix *p, const char *s)
+{
+	struct er_err err = {0};
+
+	if (er_prefix_parse(p, s, &err) < 0)
+		fail_msg("prefix %s: %s", s, err.msg);
+}
+
+void
+h_conn(struct er_conn_config *cc, const char *name, const char *left,
+       const char *right, const char *leftsubnet, const char *rightsubnet)
+{
+	static struct er_prefix remotes[1024];
+	static size_t nremotes;
+	struct er_prefix *r = &remotes[nremotes++ % 1024];
+
+	er_conn_config_init(cc);
+	snprintf(cc->name, sizeof(cc->name), "%s", name);
+	assert_int_equal(er_addr_parse(&cc->local, left, NULL), 0);
+	assert_int_equal(er_addr_parse(&cc->remote, right, NULL), 0);
+	if (leftsubnet != NULL)
+		parse_prefix(&cc->local_client, leftsubnet);
+	else
+		er_prefix_host(&cc->local_client, &cc->local);
+	if (rightsubnet != NULL)
+		parse_prefix(r, rightsubnet);
+	else
+		er_prefix_host(r, &cc->remote);
+	cc->remote_clients = r;
+	cc->nremote = 1;
+	cc->autostart = ER_AUTO_ADD;
+}
+
+void
+h_group(struct er_conn_config *cc, const char *name, const char *left,
+	const char *prefixes)
+{
+	static struct er_prefix groups[8][64];
+	static size_t ngroups;
+	struct er_prefix *g = groups[ngroups++ % 8];
+	char buf[1024], *tok, *save;
+	size_t n = 0;
+
+	er_conn_config_init(cc);
+	snprintf(cc->name, sizeof(cc->name), "%s", name);
+	assert_int_equal(er_addr_parse(&cc->local, left, NULL), 0);
+	er_prefix_host(&cc->local_client, &cc->local);
+	snprintf(buf, sizeof(buf), "%s", prefixes);
+	for (tok = strtok_r(buf, " ", &save); tok != NULL && n < 64;
+	     tok = strtok_r(NULL, " ", &save))
+		parse_prefix(&g[n++], tok);
+	cc->remote_clients = g;
+	cc->nremote = n;
+	cc->group = true;
+	cc->opportunistic = true;
+	cc->autostart = ER_AUTO_ONDEMAND;
+	cc->failshunt = ER_FAILSHUNT_PASS;
+	cc->keyingtries = 1;
+}
+
+int
+h_add(struct h *h, struct er_conn_config *cc)
+{
+	struct er_err err = {0};
+	int ret = er_engine_conn_add(h->e, cc, &err);
+
+	if (ret < 0)
+		fail_msg("add %s: %s", cc->name, err.msg);
+	h_step(h, "add");
+	return ret;
+}
+
+struct er_packet
+h_pkt(const char *src, const char *dst, uint8_t proto, uint16_t sport,
+      uint16_t dport)
+{
+	struct er_packet p = {.proto = proto, .sport = sport, .dport = dport};
+
+	assert_int_equal(er_addr_parse(&p.src, src, NULL), 0);
+	assert_int_equal(er_addr_parse(&p.dst, dst, NULL), 0);
+	return p;
+}
+
+struct er_sim_result
+h_send(struct h *h, const char *src, const char *dst, uint8_t proto,
+       uint16_t sport, uint16_t dport)
+{
+	struct er_packet p = h_pkt(src, dst, proto, sport, dport);
+	struct er_sim_result r;
+
+	assert_int_equal(er_sim_packet_out(h->sim, &p, 100, &r), 0);
+	h_step(h, "packet");
+	return r;
+}
+
+void
+h_advance(struct h *h, uint64_t secs)
+{
+	h->now += secs;
+	er_sim_tick(h->sim, h->now);
+	h_step(h, "kernel tick");
+	er_engine_tick(h->e, h->now);
+	h_step(h, "engine tick");
+}
+
+int
+h_ok(struct h *h, const char *name)
+{
+	uint64_t id = er_engine_oldest_negotiation(h->e, name);
+	struct er_sa_group_spec spec = {0};
+	struct er_err err = {0};
+	int ret;
+
+	if (id == 0)
+		fail_msg("%s: no negotiation pending", name);
+	spec.spi_out = h->next_spi++;
+	ret = er_engine_negotiated(h->e, id, &spec, &err);
+	h_step(h, "negotiation ok");
+	return ret;
+}
+
+int
+h_fail(struct h *h, const char *name)
+{
+	uint64_t id = er_engine_oldest_negotiation(h->e, name);
+	int ret;
+
+	if (id == 0)
+		fail_msg("%s: no negotiation pending", name);
+	ret = er_engine_negotiation_failed(h->e, id, "peer is silent", NULL);
+	h_step(h, "negotiation failed");
+	return ret;
+}
+
+int
+h_responder(struct h *h, const char *name, const char *peer)
+{
+	struct er_sa_group_spec spec = {0};
+	struct er_addr a;
+	struct er_err err = {0};
+	int ret;
+
+	spec.spi_out = h->next_spi++;
+	if (peer != NULL)
+		assert_int_equal(er_addr_parse(&a, peer, NULL), 0);
+	ret = er_engine_responder(h->e, name, peer ? &a : NULL, &spec, &err);
+	if (ret < 0 && h->verbose)
+		fprintf(stderr, "responder: %s\n", err.msg);
+	h_step(h, "responder");
+	return ret;
+}
+
+struct er_conn_info
+h_info(struct h *h, const char *name)
+{
+	struct er_conn_info info;
+
+	if (er_engine_conn_info(h->e, name, &info) != 0)
+		fail_msg("%s: no such connection", name);
+	return info;
+}
+
+enum er_routing
+h_state(struct h *h, const char *name)
+{
+	return h_info(h, name).routing;
+}
+
+bool
+h_exists(struct h *h, const char *name)
+{
+	struct er_conn_info info;
+
+	return er_engine_conn_info(h->e, name, &info) == 0;
+}
+
+size_t
+h_count(struct h *h, enum er_event_type type, const char *conn)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < h->nev; i++) {
+		if (h->ev[i].type == type &&
+		    (conn == NULL || strcmp(h->ev[i].conn, conn) == 0))
+			n++;
+	}
+	return n;
+}
+
+size_t
+h_count_updown(struct h *h, enum er_updown_verb verb, const char *conn)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < h->nev; i++) {
+		if (h->ev[i].type == ER_EV_UPDOWN && h->ev[i].verb == verb &&
+		    (conn == NULL || strcmp(h->ev[i].conn, conn) == 0))
+			n++;
+	}
+	return n;
+}
+
+void
+h_clear_events(struct h *h)
+{
+	h->nev = 0;
+}
+
+const struct er_policy *
+h_policy(struct h *h, enum er_dir dir, const char *src, const char *dst)
+{
+	struct er_selector sel;
+	struct er_prefix s, d;
+
+	parse_prefix(&s, src);
+	parse_prefix(&d, dst);
+	assert_int_equal(er_selector_init(&sel, &s, &d, 0, NULL, NULL, NULL), 0);
+	return er_spd_get(er_sim_spd(h->sim), dir, &sel);
+}
+
+size_t
+h_policies(struct h *h)
+{
+	const struct er_spd *k = er_sim_spd(h->sim);
+
+	return er_spd_count(k, ER_DIR_OUT) + er_spd_count(k, ER_DIR_IN) +
+	       er_spd_count(k, ER_DIR_FWD);
+}

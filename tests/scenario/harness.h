@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Scenario harness: the engine over the simulated kernel, driven step by
+ * step.  After every step the harness drains the sim's events into the
+ * engine and checks that er_engine_check() holds, that the engine's view
+ * and the sim's SPD agree, and that no selector lost its policy between a
+ * delete and an add.  A failure stops the test with the step named.
+ */
+#ifndef EROUTE_TEST_HARNESS_H
+#define EROUTE_TEST_HARNESS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "eroute/engine.h"
+#include "eroute/sim.h"
+
+#define H_MAX_EVENTS 200000
+
+struct h_event {
+	enum er_event_type type;
+	char conn[ER_CONN_NAME_MAX];
+	enum er_updown_verb verb;
+	enum er_routing old_state, new_state;
+	uint64_t negotiation;
+	unsigned attempt;
+	uint32_t spi_in;
+	bool rekey;
+};
+
+struct h {
+	struct er_sim *sim;
+	struct er_engine *e;
+	uint64_t now;
+	struct h_event *ev;
+	size_t nev;
+	uint32_t next_spi;
+	bool verbose;
+	bool check_every_step;
+};
+
+struct h_opts {
+	uint64_t shunt_lifetime;
+	bool default_drop;
+	uint32_t fail_every;
+	const char *local_addr;		/* a host address (IKE bypass) */
+};
+
+struct h *h_new(const struct h_opts *o);
+void h_free(struct h *h);
+
+/* Drain events and check everything; @what names the step. */
+void h_step(struct h *h, const char *what);
+
+/* A connection description; strings are parsed, NULL for defaults. */
+void h_conn(struct er_conn_config *cc, const char *name, const char *left,
+	    const char *right, const char *leftsubnet, const char *rightsubnet);
+int h_add(struct h *h, struct er_conn_config *cc);
+
+/* Group: rightsubnets separated by spaces. */
+void h_group(struct er_conn_config *cc, const char *name, const char *left,
+	     const char *prefixes);
+
+struct er_packet h_pkt(const char *src, const char *dst, uint8_t proto,
+		       uint16_t sport, uint16_t dport);
+struct er_sim_result h_send(struct h *h, const char *src, const char *dst,
+			    uint8_t proto, uint16_t sport, uint16_t dport);
+
+void h_advance(struct h *h, uint64_t secs);
+
+/* Resolve @name's oldest negotiation. */
+int h_ok(struct h *h, const char *name);
+int h_fail(struct h *h, const char *name);
+/* The peer initiates: an SA group arrives for @name. */
+int h_responder(struct h *h, const char *name, const char *peer);
+
+enum er_routing h_state(struct h *h, const char *name);
+bool h_exists(struct h *h, const char *name);
+struct er_conn_info h_info(struct h *h, const char *name);
+
+/* Events recorded since the start (or h_clear_events). */
+size_t h_count(struct h *h, enum er_event_type type, const char *conn);
+size_t h_count_updown(struct h *h, enum er_updown_verb verb,
+		      const char *conn);
+void h_clear_events(struct h *h);
+
+/* The out policy (sim kernel) for exactly this selector, or NULL. */
+const struct er_policy *h_policy(struct h *h, enum er_dir dir,
+				 const char *src, const char *dst);
+size_t h_policies(struct h *h);
+
+#endif

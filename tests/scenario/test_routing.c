@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: MIT
+/* Route, unroute, trap, acquire, hold, negotiate, tunnel (reference 001). */
+#include <errno.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+static void
+net_to_net(struct h *h, const char *name)
+{
+	struct er_conn_config cc;
+
+	h_conn(&cc, name, "192.0.2.1", "198.51.100.1", "10.1.0.0/16",
+	       "10.2.0.0/16");
+	h_add(h, &cc);
+}
+
+static void
+test_route_unroute(void **state)
+{
+	struct h *h = h_new(NULL);
+	const struct er_policy *p;
+	struct er_err err = {0};
+
+	(void)state;
+	net_to_net(h, "west");
+	assert_int_equal(h_state(h, "west"), ER_RT_UNROUTED);
+	assert_int_equal(h_policies(h), 0);
+	assert_int_equal(er_engine_route(h->e, "west", &err), 0);
+	h_step(h, "route");
+	assert_int_equal(h_state(h, "west"), ER_RT_PROSPECTIVE);
+	p = h_policy(h, ER_DIR_OUT, "10.1.0.0/16", "10.2.0.0/16");
+	assert_non_null(p);
+	assert_int_equal(p->action, ER_ACTION_TRAP);
+	assert_int_equal(p->reqid, h_info(h, "west").reqid);
+	assert_int_equal(p->tmpl[0].reqid, p->reqid);
+	assert_true(p->reqid >= ER_REQID_BASE);
+	assert_int_equal(h_policies(h), 1);
+	assert_int_equal(h_count_updown(h, ER_UPDOWN_PREPARE, "west"), 1);
+	assert_int_equal(h_count_updown(h, ER_UPDOWN_ROUTE, "west"), 1);
+	/* Routing again changes nothing. */
+	h_clear_events(h);
+	assert_int_equal(er_engine_route(h->e, "west", &err), 0);
+	h_step(h, "route again");
+	assert_int_equal(h->nev, 0);
+	assert_int_equal(er_engine_unroute(h->e, "west", &err), 0);
+	h_step(h, "unroute");
+	assert_int_equal(h_state(h, "west"), ER_RT_UNROUTED);
+	assert_int_equal(h_policies(h), 0);
+	assert_int_equal(h_count_updown(h, ER_UPDOWN_UNROUTE, "west"), 1);
+	assert_int_equal(er_engine_route(h->e, "nope", &err), -ENOENT);
+	assert_string_equal(err.msg, "nope: no such connection");
+	h_free(h);
+}
+
+static void
+test_route_unroute_ipv6(void **state)
+{
+	struct h *h = h_new(NULL);
+	struct er_conn_config cc;
+
+	(void)state;
+	h_conn(&cc, "v6", "2001:db8::1", "2001:db8::2", "2001:db8:1::/48",
+	       "2001:db8:2::/48");
+	cc.autostart = ER_AUTO_ONDEMAND;
+	h_add(h, &cc);
+	assert_int_equal(h_state(h, "v6"), ER_RT_PROSPECTIVE);
+	assert_int_equal(h_policy(h, ER_DIR_OUT, "2001:db8:1::/48",
+				  "2001:db8:2::/48")->action,
+			 ER_ACTION_TRAP);
+	h_send(h, "2001:db8:1::5", "2001:db8:2::7", IPPROTO_TCP, 999, 80);
+	assert_int_equal(h_state(h, "v6"), ER_RT_ROUTED_HOLD);
+	assert_int_equal(h_ok(h, "v6"), 0);
+	assert_int_equal(h_state(h, "v6"), ER_RT_TUNNEL);
+	assert_int_equal(h_send(h, "2001:db8:1::5", "2001:db8:2::7",
+				IPPROTO_TCP, 999, 80)
+				 .verdict,
+			 ER_ACTION_IPSEC);
+	assert_int_equal(er_engine_down(h->e, "v6", NULL), 0);
+	h_step(h, "down");
+	assert_int_equal(h_state(h, "v6"), ER_RT_PROSPECTIVE);
+	assert_int_equal(er_engine_unroute(h->e, "v6", NULL), 0);
+	h_step(h, "unroute");
+	assert_int_equal(h_policies(h), 0);
+	h_free(h);
+}
+
+static void
+test_trap_acquire_hold_tunnel_and_the_packet_goes_through(void **state)
+{
+	struct h *h = h_new(NULL);
+	struct er_sim_result r;
+	struct er_sim_stats st;
+	const struct er_policy *p;
+	struct er_conn_info info;
+
+	(void)state;
+	net_to_net(h, "west");
+	er_engine_route(h->e, "west", NULL);
+	h_step(h, "route");
+	r = h_send(h, "10.1.0.5", "10.2.0.7", IPPROTO_UDP, 1000, 53);
+	assert_int_equal(r.verdict, ER_ACTION_TRAP);
+	assert_true(r.acquire);
+	/* The narrow hold was moved onto the connection and broadened. */
+	assert_int_equal(h_state(h, "west"), ER_RT_ROUTED_HOLD);
+	p = h_policy(h, ER_DIR_OUT, "10.1.0.0/16", "10.2.0.0/16");
+	assert_int_equal(p->action, ER_ACTION_HOLD);
+	assert_int_equal(er_shunt_count(er_engine_shunts(h->e)), 0);
+	assert_int_equal(er_spd_count(er_sim_spd(h->sim), ER_DIR_OUT), 1);
+	assert_int_equal(h_count(h, ER_EV_NEGOTIATE, "west"), 1);
+	info = h_info(h, "west");
+	assert_true(info.negotiating);
+	assert_int_equal(info.tries, 1);
+	/* More traffic meanwhile is held, not trapped again. */
+	r = h_send(h, "10.1.0.9", "10.2.0.7", IPPROTO_UDP, 1000, 53);
+	assert_int_equal(r.verdict, ER_ACTION_HOLD);
+	assert_int_equal(h_count(h, ER_EV_NEGOTIATE, "west"), 1);
+	assert_int_equal(h_ok(h, "west"), 0);
+	info = h_info(h, "west");
+	assert_int_equal(info.routing, ER_RT_TUNNEL);
+	assert_true(info.eroute_owner != 0);
+	assert_false(info.negotiating);
+	p = h_policy(h, ER_DIR_OUT, "10.1.0.0/16", "10.2.0.0/16");
+	assert_int_equal(p->action, ER_ACTION_IPSEC);
+	assert_non_null(h_policy(h, ER_DIR_IN, "10.2.0.0/16", "10.1.0.0/16"));
+	assert_non_null(h_policy(h, ER_DIR_FWD, "10.2.0.0/16", "10.1.0.0/16"));
+	/* The retained packet went out through the SA. */
+	er_sim_stats(h->sim, &st);
+	assert_int_equal(st.released_ipsec, 1);
+	r = h_send(h, "10.1.0.5", "10.2.0.7", IPPROTO_UDP, 1000, 53);
+	assert_int_equal(r.verdict, ER_ACTION_IPSEC);
+	assert_int_equal(r.spi, p->tmpl[0].spi);
+	assert_int_equal(h_count_updown(h, ER_UPDOWN_UP, "west"), 1);
+	/* Inbound: the right addresses pass, others are dropped. */
+	{
+		struct er_packet in = h_pkt("10.2.0.7", "10.1.0.5", 17, 53, 1);
+		struct er_packet bad = h_pkt("10.9.0.7", "10.1.0.5", 17, 53, 1);
+		const struct er_sa *sa;
+		struct er_addr me;
+
+		er_addr_parse(&me, "192.0.2.1", NULL);
+		for (sa = er_sad_first(er_sim_sad(h->sim)); sa != NULL;
+		     sa = er_sad_next(er_sim_sad(h->sim), sa)) {
+			if (er_addr_equal(&sa->id.dst, &me))
+				break;
+		}
+		assert_non_null(sa);
+		assert_int_equal(er_sim_packet_in(h->sim, &me, IPPROTO_ESP,
+						  sa->id.spi, &in, 100),
+				 0);
+		assert_int_equal(er_sim_packet_in(h->sim, &me, IPPROTO_ESP,
+						  sa->id.spi, &bad, 100),
+				 -EPERM);
+	}
+	h_free(h);
+}
+
+static void
+test_ike_traffic_bypasses_traps(void **state)
+{
+	struct h_opts o = {.local_addr = "192.0.2.1"};
+	struct h *h = h_new(&o);
+	struct er_conn_config cc;
+	struct er_sim_result r;
+
+	(void)state;
+	h_conn(&cc, "host", "192.0.2.1", "198.51.100.1", NULL, NULL);
+	cc.autostart = ER_AUTO_ONDEMAND;
+	h_add(h, &cc);
+	r = h_send(h, "192.0.2.1", "198.51.100.1", IPPROTO_UDP, 500, 500);
+	assert_true(r.bypass);
+	assert_int_equal(r.verdict, ER_ACTION_PASS);
+	r = h_send(h, "192.0.2.1", "198.51.100.1", IPPROTO_UDP, 4500, 4500);
+	assert_true(r.bypass);
+	assert_int_equal(h_state(h, "host"), ER_RT_PROSPECTIVE);
+	r = h_send(h, "192.0.2.1", "198.51.100.1", IPPROTO_UDP, 501, 500);
+	assert_int_equal(r.verdict, ER_ACTION_TRAP);
+	assert_int_equal(h_state(h, "host"), ER_RT_ROUTED_HOLD);
+	h_free(h);
+}
+
+static void
+test_acquire_towards_ourselves_refused(void **state)
+{
+	struct h *h = h_new(NULL);
+	struct er_conn_config cc;
+	struct er_kernel_event ev = {.type = ER_KEV_ACQUIRE};
+	struct er_err err = {0};
+
+	(void)state;
+	h_conn(&cc, "host", "192.0.2.1", "198.51.100.1", NULL, NULL);
+	cc.autostart = ER_AUTO_ONDEMAND;
+	h_add(h, &cc);
+	ev.pkt = h_pkt("198.51.100.1", "192.0.2.1", 17, 1, 2);
+	er_selector_host(&ev.sel, &ev.pkt, false);
+	assert_int_equal(er_engine_kernel_event(h->e, &ev, &err), -EINVAL);
+	assert_string_equal(err.msg, "acquire 198.51.100.1/32 -> 192.0.2.1/32 "
+				     "udp: destination is this host");
+	/* Not host-to-host: refused too. */
+	ev.pkt = h_pkt("10.0.0.1", "10.0.0.2", 17, 1, 2);
+	er_selector_host(&ev.sel, &ev.pkt, false);
+	ev.sel.dst.len = 24;
+	ev.sel.dst.addr.a[3] = 0;
+	assert_int_equal(er_engine_kernel_event(h->e, &ev, &err), -EINVAL);
+	h_step(h, "refused acquires");
+	assert_int_equal(h_count(h, ER_EV_NEGOTIATE, NULL), 0);
+	assert_int_equal(er_shunt_count(er_engine_shunts(h->e)), 0);
+	h_free(h);
+}
+
+static void
+test_acquire_without_connection_leaves_bare_pass(void **state)
+{
+	struct h *h = h_new(NULL);
+	struct er_kernel_event ev = {.type = ER_KEV_ACQUIRE};
+	const struct er_shunt *s;
+
+	(void)state;
+	ev.pkt = h_pkt("10.0.0.1", "203.0.113.9", 6, 1, 2);
+	er_selector_host(&ev.sel, &ev.pkt, false);
+	assert_int_equal(er_engine_kernel_event(h->e, &ev, NULL), 0);
+	s = er_shunt_first(er_engine_shunts(h->e));
+	assert_non_null(s);
+	assert_int_equal(s->action, ER_ACTION_PASS);
+	assert_string_equal(s->origin, "no-connection");
+	assert_int_equal(s->expires, h->now + 900);
+	h_advance(h, 899);
+	assert_int_equal(er_shunt_count(er_engine_shunts(h->e)), 1);
+	h_advance(h, 1);
+	assert_int_equal(er_shunt_count(er_engine_shunts(h->e)), 0);
+	h_free(h);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_route_unroute),
+		cmocka_unit_test(test_route_unroute_ipv6),
+		cmocka_unit_test(test_trap_acquire_hold_tunnel_and_the_packet_goes_through),
+		cmocka_unit_test(test_ike_traffic_bypasses_traps),
+		cmocka_unit_test(test_acquire_towards_ourselves_refused),
+		cmocka_unit_test(test_acquire_without_connection_leaves_bare_pass),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
