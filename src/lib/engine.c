@@ -632,8 +632,11 @@ bare_add(struct er_engine *e, const struct er_shunt *s)
 static void
 bare_remove(struct er_engine *e, const struct er_selector *sel)
 {
-	er_shunt_del(e->shunts, sel);
-	claim_drop(e, ER_DIR_OUT, sel, ER_OWNER_BARE);
+	/* @sel may live in the shunt being freed. */
+	struct er_selector copy = *sel;
+
+	er_shunt_del(e->shunts, &copy);
+	claim_drop(e, ER_DIR_OUT, &copy, ER_OWNER_BARE);
 }
 
 /* Remove the bare shunts inside one selector.  Host-to-host selectors

@@ -149,16 +149,18 @@ h_down_tunnel(struct er_engine *e, struct conn *c,
 {
 	(void)a;
 	negotiation_cancel(e, c);
-	groups_delete_all(e, c);
 	if (c->group != NULL)
 		return RT_DELETED;
+	/* The policy leaves the SAs before the SAs go. */
 	if (c->routed_by_up) {
 		conn_claims_drop(e, c);
 		conn_route_updown(e, c, false);
 		c->routed_by_up = false;
+		groups_delete_all(e, c);
 		return ER_RT_UNROUTED;
 	}
 	conn_claims_set(e, c, ER_RT_PROSPECTIVE);
+	groups_delete_all(e, c);
 	return ER_RT_PROSPECTIVE;
 }
 
@@ -181,9 +183,11 @@ h_down_eclipsed(struct er_engine *e, struct conn *c,
 {
 	(void)a;
 	negotiation_cancel(e, c);
-	groups_delete_all(e, c);
 	if (c->group != NULL)
 		return RT_DELETED;
+	/* Eclipsed claims are not in the kernel, so the SAs can go first;
+	 * then the claims fall back to the prospective ones. */
+	groups_delete_all(e, c);
 	conn_claims_set(e, c, ER_RT_ECLIPSED);
 	return ER_RT_ECLIPSED;
 }
@@ -369,8 +373,8 @@ h_delete(struct er_engine *e, struct conn *c, const struct conn_event_args *a)
 	negotiation_cancel(e, c);
 	if (c->group != NULL && c->rt == ER_RT_FAILURE)
 		instance_to_bare(e, c);
-	groups_delete_all(e, c);
 	conn_claims_drop(e, c);
+	groups_delete_all(e, c);
 	if (routed)
 		conn_route_updown(e, c, false);
 	return RT_DELETED;
@@ -490,6 +494,10 @@ conn_transition(struct er_engine *e, struct conn *c, enum conn_event ev,
 				  er_routing_name(old));
 	st = table[old][ev](e, c, args != NULL ? args : &none);
 	if (st == RT_DELETED) {
+		/* Whatever the handler left: policy first, then SAs. */
+		negotiation_cancel(e, c);
+		conn_claims_drop(e, c);
+		groups_delete_all(e, c);
 		engine_log(e, ER_LOG_INFO, c, "%s -> deleted (%s)",
 			   er_routing_name(old), conn_event_name(ev));
 		conn_free_deleted(e, c);
