@@ -1682,9 +1682,10 @@ er_engine_negotiation_failed(struct er_engine *e, uint64_t id,
 		settle(e);
 		return 0;
 	}
+	id = c->id;
 	conn_transition(e, c, CEV_NEG_FAIL, &a, err);
 	/* Still there and tries left: the next attempt. */
-	c = engine_conn_by_id(e, c->id);
+	c = engine_conn_by_id(e, (uint32_t)id);
 	if (c != NULL && !a.spent && c->neg == NULL &&
 	    (c->rt == ER_RT_ROUTED_HOLD || c->rt == ER_RT_UNROUTED_HOLD ||
 	     c->rt == ER_RT_TUNNEL))
