@@ -1127,11 +1127,16 @@ instance_get(struct er_engine *e, struct conn *grp, const struct er_addr *peer,
 	return c;
 }
 
+/* Delete a group's instances.  The group's traps go first when it is
+ * going away itself, so that packets the instances' holds retained are
+ * not trapped again by a group about to vanish. */
 static void
-instances_delete(struct er_engine *e, struct conn *grp)
+instances_delete(struct er_engine *e, struct conn *grp, bool group_too)
 {
 	struct conn *c, *next;
 
+	if (group_too)
+		conn_claims_drop(e, grp);
 	if (grp->ninstances == 0)
 		return;
 	for (c = RB_MIN(conn_id_tree, &e->conns_by_id); c != NULL; c = next) {
@@ -1256,7 +1261,7 @@ er_engine_conn_del(struct er_engine *e, const char *name, struct er_err *err)
 	if (c == NULL)
 		return -ENOENT;
 	if (c->cfg.group)
-		instances_delete(e, c);
+		instances_delete(e, c, true);
 	conn_transition(e, c, CEV_DELETE, NULL, err);
 	settle(e);
 	return 0;
@@ -1306,7 +1311,7 @@ er_engine_unroute(struct er_engine *e, const char *name, struct er_err *err)
 		return er_err_set(err, -EBUSY,
 				  "%s: connection is up; down it first", name);
 	if (c->cfg.group)
-		instances_delete(e, c);
+		instances_delete(e, c, conn_is_routed_state(c->rt));
 	ret = conn_transition(e, c, CEV_UNROUTE, NULL, err);
 	settle(e);
 	return ret;
@@ -1346,12 +1351,10 @@ er_engine_down(struct er_engine *e, const char *name, struct er_err *err)
 	if (c == NULL)
 		return -ENOENT;
 	if (c->cfg.group) {
-		instances_delete(e, c);
+		instances_delete(e, c, false);
 		settle(e);
 		return 0;
 	}
-	if (c->rt == ER_RT_TUNNEL)
-		conn_updown(e, c, ER_UPDOWN_DOWN);
 	ret = conn_transition(e, c, CEV_DOWN, NULL, err);
 	settle(e);
 	return ret;
@@ -1541,9 +1544,6 @@ on_sa_expire(struct er_engine *e, const struct er_kernel_event *ev)
 		return;
 	}
 	engine_log(e, ER_LOG_INFO, c, "SA %s hard expired", id);
-	if (c->eroute_owner == g->serial && c->rt == ER_RT_TUNNEL &&
-	    TAILQ_FIRST(&c->groups) == g && TAILQ_LAST(&c->groups, sa_group_list) == g)
-		conn_updown(e, c, ER_UPDOWN_DOWN);
 	group_delete(e, g);
 	if (!TAILQ_EMPTY(&c->groups)) {
 		/* An older group went, or the newest with an older one
@@ -1865,11 +1865,8 @@ er_engine_shutdown(struct er_engine *e)
 	const struct er_shunt *s;
 
 	/* Instances first, so their groups leave nothing behind. */
-	while ((c = RB_MAX(conn_id_tree, &e->conns_by_id)) != NULL) {
-		if (c->rt == ER_RT_TUNNEL)
-			conn_updown(e, c, ER_UPDOWN_DOWN);
+	while ((c = RB_MAX(conn_id_tree, &e->conns_by_id)) != NULL)
 		conn_transition(e, c, CEV_DELETE, NULL, NULL);
-	}
 	while ((s = er_shunt_first(e->shunts)) != NULL) {
 		struct er_selector sel = s->sel;
 

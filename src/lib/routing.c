@@ -148,6 +148,7 @@ h_down_tunnel(struct er_engine *e, struct conn *c,
 	      const struct conn_event_args *a)
 {
 	(void)a;
+	conn_updown(e, c, ER_UPDOWN_DOWN);
 	negotiation_cancel(e, c);
 	if (c->group != NULL)
 		return RT_DELETED;
@@ -297,6 +298,7 @@ static unsigned
 h_sa_gone(struct er_engine *e, struct conn *c, const struct conn_event_args *a)
 {
 	(void)a;
+	conn_updown(e, c, ER_UPDOWN_DOWN);
 	c->eroute_owner = 0;
 	if (c->neg != NULL) {
 		/* A replacement is under way: hold meanwhile. */
@@ -342,6 +344,8 @@ static unsigned
 h_eclipse(struct er_engine *e, struct conn *c, const struct conn_event_args *a)
 {
 	(void)a;
+	if (c->rt == ER_RT_TUNNEL)
+		conn_updown(e, c, ER_UPDOWN_DOWN);
 	/* The better claimant has the selector: our negotiation could not
 	 * take the eroute, and our failure context is moot. */
 	negotiation_cancel(e, c);
@@ -370,6 +374,8 @@ h_delete(struct er_engine *e, struct conn *c, const struct conn_event_args *a)
 	bool routed = conn_is_routed_state(c->rt);
 
 	(void)a;
+	if (c->rt == ER_RT_TUNNEL)
+		conn_updown(e, c, ER_UPDOWN_DOWN);
 	negotiation_cancel(e, c);
 	if (c->group != NULL && c->rt == ER_RT_FAILURE)
 		instance_to_bare(e, c);

@@ -135,16 +135,24 @@ h_step(struct h *h, const char *what)
 	struct er_kernel_event kev;
 	char buf[512];
 
-	while (er_kernel_poll_event(&k, &kev) == 1)
-		er_engine_kernel_event(h->e, &kev, NULL);
-	if (!h->check_every_step)
-		return;
-	if (er_engine_check(h->e, buf, sizeof(buf)) != 0)
-		fail_msg("after %s: invariant broken: %s", what, buf);
+	/* Make before break, per engine input: the step's own input, then
+	 * each kernel event it caused. */
 	if (er_sim_gaps(h->sim, buf, sizeof(buf)) != 0)
 		fail_msg("after %s: %s was deleted and added again (a "
 			 "window without policy)", what, buf);
 	er_sim_oplog_clear(h->sim);
+	while (er_kernel_poll_event(&k, &kev) == 1) {
+		er_engine_kernel_event(h->e, &kev, NULL);
+		if (er_sim_gaps(h->sim, buf, sizeof(buf)) != 0)
+			fail_msg("after %s, %s event: %s was deleted and "
+				 "added again", what, er_kevent_name(kev.type),
+				 buf);
+		er_sim_oplog_clear(h->sim);
+	}
+	if (!h->check_every_step)
+		return;
+	if (er_engine_check(h->e, buf, sizeof(buf)) != 0)
+		fail_msg("after %s: invariant broken: %s", what, buf);
 	compare_views(h, what);
 }
 
