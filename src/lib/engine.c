@@ -1268,6 +1268,46 @@ er_engine_conn_del(struct er_engine *e, const char *name, struct er_err *err)
 }
 
 int
+er_engine_conn_replace(struct er_engine *e, const struct er_conn_config *cc,
+		       struct er_err *err)
+{
+	struct conn *old = conn_by_name(e, cc->name);
+	char name[ER_CONN_NAME_MAX];
+	int ret;
+
+	if (old == NULL)
+		return er_engine_conn_add(e, cc, err);
+	ret = er_conn_config_check(cc, err);
+	if (ret < 0)
+		return ret;
+	/* The old one steps aside under another name while the new one is
+	 * added; its claims stay, so nothing is uncovered. */
+	snprintf(name, sizeof(name), "%s", old->cfg.name);
+	RB_REMOVE(conn_name_tree, &e->conns_by_name, old);
+	snprintf(old->cfg.name, sizeof(old->cfg.name), "%.100s (old)", name);
+	RB_INSERT(conn_name_tree, &e->conns_by_name, old);
+	ret = er_engine_conn_add(e, cc, err);
+	if (ret < 0) {
+		RB_REMOVE(conn_name_tree, &e->conns_by_name, old);
+		snprintf(old->cfg.name, sizeof(old->cfg.name), "%s", name);
+		RB_INSERT(conn_name_tree, &e->conns_by_name, old);
+		return ret;
+	}
+	if (old->cfg.group)
+		instances_delete(e, old, true);
+	conn_transition(e, old, CEV_DELETE, NULL, NULL);
+	settle(e);
+	return ret;
+}
+
+void
+er_engine_set_shunt_lifetime(struct er_engine *e, uint64_t secs)
+{
+	if (secs != 0)
+		e->cfg.shunt_lifetime = secs;
+}
+
+int
 er_engine_route(struct er_engine *e, const char *name, struct er_err *err)
 {
 	struct conn *c = conn_lookup(e, name, err), *d;
