@@ -271,12 +271,12 @@ config_errors_init(struct config_errors *errs)
 void
 config_errors_fini(struct config_errors *errs)
 {
-	if (errs == NULL)
-		return;
-	for (size_t i = 0; i < errs->n; i++)
+	for (size_t i = 0; errs != NULL && i < errs->n; i++)
 		free(errs->msgs[i]);
-	free(errs->msgs);
-	memset(errs, 0, sizeof(*errs));
+	if (errs != NULL) {
+		free(errs->msgs);
+		memset(errs, 0, sizeof(*errs));
+	}
 }
 
 static void
@@ -469,7 +469,8 @@ conn_name_check(const char *s, struct er_err *err)
 		goto out;
 	}
 	if (len >= CONFIG_CONN_NAME_MAX) {
-		er_err_set(err, ret, "connection name longer than %d characters",
+		er_err_set(err, ret,
+			   "connection name longer than %d characters",
 			   CONFIG_CONN_NAME_MAX - 1);
 		goto out;
 	}
@@ -731,7 +732,8 @@ subnets_parse(struct kv *kv, const char *s, struct er_err *err)
 			goto out;
 		}
 		if (tl >= sizeof(tok)) {
-			er_err_set(err, ret, "\"%.*s...\": not a prefix", 32, s);
+			er_err_set(err, ret, "\"%.*s...\": not a prefix", 32,
+				   s);
 			goto out;
 		}
 		memcpy(tok, s, tl);
@@ -809,7 +811,8 @@ protoport_parse(struct kv *kv, const char *s, struct er_err *err)
 	if (!er_proto_has_ports(kv->v.pp.proto) &&
 	    !er_port_range_is_any(&kv->v.pp.ports)) {
 		er_proto_format(kv->v.pp.proto, name, sizeof(name));
-		ret = er_err_set(err, -EINVAL, "protocol %s has no ports", name);
+		ret = er_err_set(err, -EINVAL, "protocol %s has no ports",
+				 name);
 	}
 out:
 	return ret;
@@ -1165,7 +1168,8 @@ lex_keyword(struct parser *p, const char *file, unsigned line, char *s)
 	SHOWN(vb, val);
 	k = keyword_lookup(s);
 	if (k == NULL) {
-		perr(p, file, line, "%s=%s: unknown keyword \"%s\"", kb, vb, kb);
+		perr(p, file, line, "%s=%s: unknown keyword \"%s\"", kb, vb,
+		     kb);
 		goto out;
 	}
 	if (p->cur == NULL) {
@@ -1432,8 +1436,9 @@ file_read(struct parser *p, const char *path, const char *at_file,
 		if (len == cap) {
 			if (cap > CONFIG_FILE_MAX)
 				break;
-			cap = cap * 2 > CONFIG_FILE_MAX + 1 ? CONFIG_FILE_MAX + 1
-							    : cap * 2;
+			cap = cap * 2 > CONFIG_FILE_MAX + 1
+				      ? CONFIG_FILE_MAX + 1
+				      : cap * 2;
 			nbuf = realloc(buf, cap);
 			if (nbuf == NULL) {
 				ret = -ENOMEM;
@@ -1531,7 +1536,8 @@ include_statement(struct parser *p, const char *file, unsigned line,
 	memset(&g, 0, sizeof(g));
 	SHOWN(vb, pattern);
 	if (p->opts->no_files) {
-		perr(p, file, line, "include %s: reading files is disabled", vb);
+		perr(p, file, line, "include %s: reading files is disabled",
+		     vb);
 		goto out;
 	}
 	if (path_join(path, sizeof(path), file, pattern) < 0) {
@@ -1546,7 +1552,8 @@ include_statement(struct parser *p, const char *file, unsigned line,
 	if (r == GLOB_NOSPACE) {
 		p->nomem = p->failed = true;
 	} else if (r != 0 && r != GLOB_NOMATCH) {
-		perr(p, file, line, "include %s: cannot read the directory", vb);
+		perr(p, file, line, "include %s: cannot read the directory",
+		     vb);
 	} else if (r == 0) {
 		for (size_t i = 0; i < g.gl_pathc && !p->nomem; i++)
 			include_file(p, g.gl_pathv[i], file, line);
@@ -2415,10 +2422,10 @@ out:
 void
 config_free(struct config *cfg)
 {
-	if (cfg == NULL)
-		return;
-	free(cfg->conns);
-	free(cfg->prefixes);
+	if (cfg != NULL) {
+		free(cfg->conns);
+		free(cfg->prefixes);
+	}
 	free(cfg);
 }
 
@@ -2573,10 +2580,10 @@ out:
 void
 config_diff_fini(struct config_diff *d)
 {
-	if (d == NULL)
-		return;
-	free(d->added);
-	free(d->removed);
-	free(d->changed);
-	memset(d, 0, sizeof(*d));
+	if (d != NULL) {
+		free(d->added);
+		free(d->removed);
+		free(d->changed);
+		memset(d, 0, sizeof(*d));
+	}
 }

@@ -409,10 +409,10 @@ test_config_every_keyword_refused_in_the_wrong_section(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(kw_cases) / sizeof(kw_cases[0]); i++) {
 		const struct kw_case *c = &kw_cases[i];
-		char *text = c->setup
-				     ? text_printf(BASE_CONN "\t%s=yes\n", c->kw)
-				     : text_printf("config setup\n\t%s=x\n",
-						   c->kw);
+		char *text = c->setup ? text_printf(BASE_CONN "\t%s=yes\n",
+						    c->kw)
+				      : text_printf("config setup\n\t%s=x\n",
+						    c->kw);
 		char *where = text_printf("t.conf:%d: %s=", c->setup ? 5 : 2,
 					  c->kw);
 
@@ -1947,13 +1947,15 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_config_every_keyword_refuses_empty_values),
+		cmocka_unit_test(
+			test_config_every_keyword_refuses_empty_values),
 		cmocka_unit_test(
 			test_config_every_keyword_refuses_quoted_empty_values),
 		cmocka_unit_test(
 			test_config_every_keyword_refuses_oversized_values),
 		cmocka_unit_test(test_config_every_keyword_refuses_wrong_types),
-		cmocka_unit_test(test_config_every_keyword_refuses_out_of_range),
+		cmocka_unit_test(
+			test_config_every_keyword_refuses_out_of_range),
 		cmocka_unit_test(
 			test_config_every_keyword_refused_in_the_wrong_section),
 		cmocka_unit_test(test_config_unknown_keyword_is_an_error),
