@@ -5,6 +5,7 @@
  * naming the field -- and answers with the result the protocol documents.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

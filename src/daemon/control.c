@@ -11,7 +11,6 @@
  * far behind are dropped instead); at most CONTROL_CLIENTS_MAX clients.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -60,16 +59,6 @@ struct control {
 
 static void client_free(struct client *cl);
 static void client_read_cb(struct ev_loop *loop, ev_io *w, int revents);
-
-static int
-set_nonblock(int fd)
-{
-	int flags = fcntl(fd, F_GETFL);
-
-	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
-		return -errno;
-	return 0;
-}
 
 /* Root, our own user, or a member of the socket's group may change
  * things; anybody who can connect may look. */
