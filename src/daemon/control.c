@@ -248,10 +248,18 @@ client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct client *cl = w->data;
 	ssize_t n;
 
-	(void)loop;
 	(void)revents;
 	n = read(cl->fd, cl->in + cl->nin, CONTROL_LINE_MAX - cl->nin);
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+	if (n == 0) {
+		/* The client is done sending; answer what it asked, then
+		 * close. */
+		ev_io_stop(loop, &cl->rio);
+		cl->closing = true;
+		if (cl->nout == cl->outoff)
+			client_free(cl);
+		return;
+	}
+	if (n < 0 && errno != EAGAIN && errno != EINTR) {
 		client_free(cl);
 		return;
 	}

@@ -1,0 +1,78 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Bad requests on the control socket get error answers, leave the
+# connection usable, and change nothing; an unprivileged peer may look but
+# not touch.
+. "$(dirname "$0")/lib.sh"
+
+net_to_net_conf route
+start
+before=$(erj policy list)
+
+code() { jq -r 'if .ok then "ok" else .error.code end'; }
+
+# Garbage, then a good request on the same connection.
+out=$(raw 'this is not json' '{"cmd":"status"}')
+eq "$(echo "$out" | head -1 | code)" "EINVAL" "garbage"
+echo "$out" | head -1 | jq -r .error.message | grep -q "malformed request" || fail "garbage message"
+eq "$(echo "$out" | sed -n 2p | code)" "ok" "usable after garbage"
+
+# Unknown command, wrong types, missing fields, not an object.
+eq "$(raw '{"cmd":"frobnicate"}' | code)" "EOPNOTSUPP" "unknown command"
+eq "$(raw '{"cmd":"route","name":42}' | jq -r .error.message)" '"name" must be a string' "wrong type"
+eq "$(raw '{"cmd":"route"}' | jq -r .error.message)" '"name" is missing' "missing field"
+eq "$(raw '[1,2,3]' | code)" "EINVAL" "not an object"
+eq "$(raw '{"cmd":7}' | code)" "EINVAL" "cmd not a string"
+eq "$(raw '{"cmd":"sim-advance","seconds":"soon"}' | code)" "EINVAL" "advance type"
+eq "$(raw '{"cmd":"sim-advance","seconds":-5}' | code)" "EINVAL" "advance negative"
+eq "$(raw '{"cmd":"sim-packet","src":"10.0.0.1","dst":"::1"}' | code)" "EINVAL" "mixed families"
+eq "$(raw '{"cmd":"sim-packet","src":"10.1.0.1","dst":"10.2.0.1","proto":"icmp","sport":1}' | code)" "EINVAL" "ports without ports"
+eq "$(raw '{"cmd":"negotiation-result","id":99,"ok":true,"spi_out":"0x1234"}' | code)" "ENOENT" "unknown negotiation"
+eq "$(raw '{"cmd":"status","cmd":"route"}' | code)" "EINVAL" "duplicate keys"
+
+# A 10 MB line: refused, and the connection still answers afterwards.
+{ head -c 10000000 /dev/zero | tr '\0' 'a'; printf '\n{"cmd":"status"}\n'; } |
+	socat -t 5 - UNIX-CONNECT:"$SOCK" >"$TMP/big"
+eq "$(head -1 "$TMP/big" | code)" "E2BIG" "10 MB line"
+eq "$(sed -n 2p "$TMP/big" | code)" "ok" "usable after a 10 MB line"
+eq "$(wc -l <"$TMP/big")" "2" "one error for the long line"
+
+# Half a line, then the client vanishes; and one that stalls while others work.
+printf '{"cmd":"rou' | socat -t 0.1 - UNIX-CONNECT:"$SOCK" >/dev/null
+(printf '{"cmd":"sta'; sleep 3) | socat -t 4 - UNIX-CONNECT:"$SOCK" >/dev/null &
+stall=$!
+sleep 0.2
+exits 0 er status
+kill "$stall" 2>/dev/null
+wait "$stall" 2>/dev/null
+
+# A client that sends requests and never reads its answers.
+(for i in $(seq 3000); do echo '{"cmd":"policy-list"}'; done; sleep 2) |
+	socat -t 3 -u - UNIX-CONNECT:"$SOCK" &
+deaf=$!
+sleep 0.5
+t0=$(date +%s%N)
+exits 0 er status
+[ $((($(date +%s%N) - t0) / 1000000)) -lt 1000 ] || fail "a deaf client slowed erouted down"
+kill "$deaf" 2>/dev/null
+wait "$deaf" 2>/dev/null
+
+# Unprivileged peers: status yes, route no.
+chmod 0755 "$TMP"
+chmod 0666 "$SOCK"
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$EROUTE" --socket "$SOCK" --json status 2>&1) ||
+	fail "an unprivileged peer cannot read status: $out"
+echo "$out" | jq -e '.connections' >/dev/null || fail "unprivileged status"
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$EROUTE" --socket "$SOCK" unroute west 2>&1)
+[ $? -eq 1 ] || fail "an unprivileged unroute did not fail"
+echo "$out" | grep -q "unroute: permission denied (uid 65534" || fail "permission message: $out"
+for cmd in reload up down route sim-packet sim-negotiate sim-advance negotiator-register; do
+	ans=$(printf '{"cmd":"%s","name":"west"}\n' "$cmd" |
+		setpriv --reuid=65534 --regid=65534 --clear-groups socat -t 2 - UNIX-CONNECT:"$SOCK")
+	eq "$(echo "$ans" | code)" "EPERM" "unprivileged $cmd"
+done
+
+eq "$(erj policy list)" "$before" "no bad request changed a policy"
+eq "$(state west)" "prospective" "west untouched"
+stop
+echo PASS

@@ -1,0 +1,38 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# erouted's life: --check, a socket already in use, the socket's mode,
+# SIGTERM shutdown.
+. "$(dirname "$0")/lib.sh"
+
+net_to_net_conf
+exits 0 "$EROUTED" --check -c "$CONF"
+grep -q "configuration OK (3 connections)" "$TMP/out" || fail "--check OK: $(cat "$TMP/out")"
+printf 'conn bad\n\tleft=10.0.0.1\n\tright=10.0.0.2\n\tauto=sometimes\n' >"$TMP/bad.conf"
+exits 1 "$EROUTED" --check -c "$TMP/bad.conf"
+grep -q "bad.conf:4: auto=sometimes" "$TMP/err" || fail "--check names FILE:LINE: $(cat "$TMP/err")"
+exits 1 "$EROUTED" --check -c "$TMP/missing.conf"
+grep -q "missing.conf" "$TMP/err" || fail "--check of a missing file"
+
+start
+eq "$(stat -c %a "$SOCK")" "660" "socket mode"
+# A second erouted on the same socket refuses to start.
+exits 1 "$EROUTED" -f -c "$CONF" --clock manual --socket "$SOCK" --state-dir "$TMP"
+grep -q "another erouted is listening" "$TMP/err" || fail "socket in use: $(cat "$TMP/err")"
+exits 0 er status
+# The manual clock only moves by hand.
+eq "$(erj status | jq .now)" "1" "manual clock"
+sleep 1.1
+eq "$(erj status | jq .now)" "1" "manual clock still"
+stop
+grep -q "removing eroute's policies" "$LOG" || fail "clean shutdown"
+
+# The real clock, with a stale socket file left by a crash.
+: >"$SOCK"
+"$EROUTED" -f -c "$CONF" --socket "$SOCK" --state-dir "$TMP" >>"$LOG" 2>&1 &
+DPID=$!
+for _ in $(seq 200); do [ -S "$SOCK" ] && break; sleep 0.02; done
+exits 0 er status
+exits 1 er sim advance 1m
+grep -q "only with the manual clock" "$TMP/err" || fail "advance on the real clock"
+stop
+echo PASS

@@ -1,0 +1,124 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# The updown hook: verbs in libreswan's order, PLUTO_* variables, one call
+# at a time per connection; a failing, hanging or chatty script does not
+# stall erouted.
+. "$(dirname "$0")/lib.sh"
+
+REC=$TMP/updown.log
+cat >"$TMP/updown.sh" <<SH
+#!/bin/sh
+echo "\$PLUTO_VERB \$PLUTO_CONNECTION me=\$PLUTO_ME peer=\$PLUTO_PEER my=\$PLUTO_MY_CLIENT net=\$PLUTO_MY_CLIENT_NET mask=\$PLUTO_MY_CLIENT_MASK peerc=\$PLUTO_PEER_CLIENT pmask=\$PLUTO_PEER_CLIENT_MASK reqid=\$PLUTO_REQID stack=\$PLUTO_STACK type=\$PLUTO_CONNECTION_TYPE proto=\$PLUTO_MY_PROTOCOL port=\$PLUTO_PEER_PORT" >>"$REC"
+SH
+chmod +x "$TMP/updown.sh"
+cat >"$TMP/slow.sh" <<'SH'
+#!/bin/sh
+sleep 60
+SH
+cat >"$TMP/bad.sh" <<'SH'
+#!/bin/sh
+head -c 2000000 /dev/zero | tr '\0' 'x'
+echo
+exit 3
+SH
+chmod +x "$TMP/slow.sh" "$TMP/bad.sh"
+cat >"$CONF" <<CONF
+conn west
+	left=192.0.2.10
+	right=198.51.100.20
+	leftsubnet=10.1.0.0/16
+	rightsubnet=10.2.0.0/16
+	leftupdown=$TMP/updown.sh
+	auto=add
+
+conn host
+	left=192.0.2.10
+	right=198.51.100.21
+	leftprotoport=tcp
+	rightprotoport=tcp/443
+	leftupdown=$TMP/updown.sh
+	auto=add
+
+conn v6
+	left=2001:db8::1
+	right=2001:db8::2
+	leftsubnet=2001:db8:1::/48
+	rightsubnet=2001:db8:2::/48
+	leftupdown=$TMP/updown.sh
+	auto=add
+
+conn slow
+	left=192.0.2.10
+	right=198.51.100.22
+	leftupdown=$TMP/slow.sh
+	auto=add
+
+conn bad
+	left=192.0.2.10
+	right=198.51.100.23
+	leftupdown=$TMP/bad.sh
+	auto=add
+CONF
+start --updown-timeout 2
+
+wait_lines() {
+	for _ in $(seq 250); do
+		[ -f "$REC" ] && [ "$(wc -l <"$REC")" -ge "$1" ] && return 0
+		sleep 0.02
+	done
+	fail "expected $1 updown calls, got $(cat "$REC" 2>/dev/null)"
+}
+
+er route west >/dev/null
+er sim packet 10.1.0.1 10.2.0.1 >/dev/null
+er sim negotiate west ok >/dev/null
+er down west >/dev/null
+er unroute west >/dev/null
+wait_lines 5
+eq "$(cut -d' ' -f1-2 "$REC" | tr '\n' ',')" \
+	"prepare-client west,route-client west,up-client west,down-client west,unroute-client west," \
+	"verbs in order"
+line=$(head -1 "$REC")
+reqid=$(erj status | jq -r '.connections[] | select(.name == "west") | .reqid')
+eq "$line" "prepare-client west me=192.0.2.10 peer=198.51.100.20 my=10.1.0.0/16 net=10.1.0.0 mask=255.255.0.0 peerc=10.2.0.0/16 pmask=255.255.0.0 reqid=$reqid stack=sim type=tunnel proto=0 port=0" "variables"
+
+: >"$REC"
+er route host >/dev/null
+wait_lines 2
+eq "$(head -1 "$REC" | cut -d' ' -f1)" "prepare-host" "host-to-host verb"
+grep -q "proto=6 port=443" "$REC" || fail "protocol and port: $(cat "$REC")"
+
+: >"$REC"
+er route v6 >/dev/null
+wait_lines 2
+eq "$(head -1 "$REC" | cut -d' ' -f1)" "prepare-client-v6" "IPv6 verb"
+grep -q "mask=ffff:ffff:ffff::" "$REC" || fail "IPv6 mask: $(cat "$REC")"
+
+# A hanging script is killed after its timeout; erouted answers meanwhile.
+er route slow >/dev/null
+t0=$(date +%s)
+er status >/dev/null || fail "erouted stalled behind a hanging script"
+[ $(($(date +%s) - t0)) -le 1 ] || fail "status took too long"
+for _ in $(seq 250); do
+	grep -q "slow: warning: updown prepare-host: still running after 2s; killed" "$LOG" && break
+	sleep 0.02
+done
+grep -q "slow: warning: updown prepare-host: still running after 2s; killed" "$LOG" || fail "hanging script killed"
+# The next call of that connection ran after it.
+for _ in $(seq 250); do
+	grep -q "slow: warning: updown route-host: still running" "$LOG" && break
+	sleep 0.02
+done
+grep -q "slow: warning: updown route-host: still running" "$LOG" || fail "calls of one connection run in order"
+
+# A script that prints megabytes and fails: logged, bounded, status shown.
+er route bad >/dev/null
+for _ in $(seq 250); do
+	grep -q "bad: warning: updown prepare-host: exit status 3" "$LOG" && break
+	sleep 0.02
+done
+grep -q "bad: warning: updown prepare-host: exit status 3" "$LOG" || fail "exit status logged"
+[ "$(grep -c '^bad: updown: ' "$LOG")" -le 20 ] || fail "output bounded"
+eq "$(state bad)" "prospective" "bad script did not affect routing"
+stop
+echo PASS
