@@ -213,6 +213,22 @@ int er_engine_conn_add(struct er_engine *e, const struct er_conn_config *cc,
 		       struct er_err *err);
 
 /**
+ * er_engine_conn_replace - change a connection's description (a reload):
+ *	the new one is added as a claimant beside the old before the old goes,
+ *	so its selectors never lack a policy; a connection of that name that
+ *	does not exist yet is simply added
+ *
+ * Return: the new connection's id, or -errno (the old one stays).
+ */
+int er_engine_conn_replace(struct er_engine *e,
+			   const struct er_conn_config *cc, struct er_err *err);
+
+/**
+ * er_engine_set_shunt_lifetime - shuntlifetime= for shunts made from now on
+ */
+void er_engine_set_shunt_lifetime(struct er_engine *e, uint64_t secs);
+
+/**
  * er_engine_conn_del - delete a connection in whatever state it is in
  *	(its instances too).  An opportunistic instance's failure shunt
  *	becomes a bare shunt; everything else is removed.

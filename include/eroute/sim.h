@@ -85,6 +85,12 @@ int er_sim_add_local(struct er_sim *sim, const struct er_addr *a);
 void er_sim_tick(struct er_sim *sim, uint64_t now);
 
 /**
+ * er_sim_next_deadline - the earliest time er_sim_tick() has work (an SA
+ *	or policy lifetime ends), or 0
+ */
+uint64_t er_sim_next_deadline(const struct er_sim *sim);
+
+/**
  * er_sim_packet_out - send an outbound packet of @bytes bytes
  */
 int er_sim_packet_out(struct er_sim *sim, const struct er_packet *pkt,

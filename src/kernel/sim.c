@@ -543,6 +543,39 @@ er_sim_tick(struct er_sim *sim, uint64_t now)
 	}
 }
 
+uint64_t
+er_sim_next_deadline(const struct er_sim *sim)
+{
+	uint64_t best = 0;
+
+#define CONSIDER(t)                                                           \
+	do {                                                                  \
+		if ((t) != 0 && (best == 0 || (t) < best))                    \
+			best = (t);                                           \
+	} while (0)
+	for (const struct er_sa *sa = er_sad_first(sim->sad); sa != NULL;
+	     sa = er_sad_next(sim->sad, sa)) {
+		if (sa->state == ER_SA_LARVAL) {
+			CONSIDER(sa->larval_expires);
+			continue;
+		}
+		if (sa->state == ER_SA_MATURE && sa->soft.secs)
+			CONSIDER(sa->created + sa->soft.secs);
+		if (sa->hard.secs)
+			CONSIDER(sa->created + sa->hard.secs);
+	}
+	for (int d = 0; d < ER_DIR_COUNT; d++) {
+		for (const struct er_policy *p =
+			     er_spd_first(sim->spd, (enum er_dir)d);
+		     p != NULL; p = er_spd_next(sim->spd, p)) {
+			if (p->lifetime)
+				CONSIDER(p->created + p->lifetime);
+		}
+	}
+#undef CONSIDER
+	return best;
+}
+
 /* ---- struct er_kernel_ops ---------------------------------------- */
 
 static int

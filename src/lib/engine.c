@@ -632,8 +632,11 @@ bare_add(struct er_engine *e, const struct er_shunt *s)
 static void
 bare_remove(struct er_engine *e, const struct er_selector *sel)
 {
-	er_shunt_del(e->shunts, sel);
-	claim_drop(e, ER_DIR_OUT, sel, ER_OWNER_BARE);
+	/* @sel may live in the shunt being freed. */
+	struct er_selector copy = *sel;
+
+	er_shunt_del(e->shunts, &copy);
+	claim_drop(e, ER_DIR_OUT, &copy, ER_OWNER_BARE);
 }
 
 /* Remove the bare shunts inside one selector.  Host-to-host selectors
@@ -1124,11 +1127,16 @@ instance_get(struct er_engine *e, struct conn *grp, const struct er_addr *peer,
 	return c;
 }
 
+/* Delete a group's instances.  The group's traps go first when it is
+ * going away itself, so that packets the instances' holds retained are
+ * not trapped again by a group about to vanish. */
 static void
-instances_delete(struct er_engine *e, struct conn *grp)
+instances_delete(struct er_engine *e, struct conn *grp, bool group_too)
 {
 	struct conn *c, *next;
 
+	if (group_too)
+		conn_claims_drop(e, grp);
 	if (grp->ninstances == 0)
 		return;
 	for (c = RB_MIN(conn_id_tree, &e->conns_by_id); c != NULL; c = next) {
@@ -1253,10 +1261,50 @@ er_engine_conn_del(struct er_engine *e, const char *name, struct er_err *err)
 	if (c == NULL)
 		return -ENOENT;
 	if (c->cfg.group)
-		instances_delete(e, c);
+		instances_delete(e, c, true);
 	conn_transition(e, c, CEV_DELETE, NULL, err);
 	settle(e);
 	return 0;
+}
+
+int
+er_engine_conn_replace(struct er_engine *e, const struct er_conn_config *cc,
+		       struct er_err *err)
+{
+	struct conn *old = conn_by_name(e, cc->name);
+	char name[ER_CONN_NAME_MAX];
+	int ret;
+
+	if (old == NULL)
+		return er_engine_conn_add(e, cc, err);
+	ret = er_conn_config_check(cc, err);
+	if (ret < 0)
+		return ret;
+	/* The old one steps aside under another name while the new one is
+	 * added; its claims stay, so nothing is uncovered. */
+	snprintf(name, sizeof(name), "%s", old->cfg.name);
+	RB_REMOVE(conn_name_tree, &e->conns_by_name, old);
+	snprintf(old->cfg.name, sizeof(old->cfg.name), "%.100s (old)", name);
+	RB_INSERT(conn_name_tree, &e->conns_by_name, old);
+	ret = er_engine_conn_add(e, cc, err);
+	if (ret < 0) {
+		RB_REMOVE(conn_name_tree, &e->conns_by_name, old);
+		snprintf(old->cfg.name, sizeof(old->cfg.name), "%s", name);
+		RB_INSERT(conn_name_tree, &e->conns_by_name, old);
+		return ret;
+	}
+	if (old->cfg.group)
+		instances_delete(e, old, true);
+	conn_transition(e, old, CEV_DELETE, NULL, NULL);
+	settle(e);
+	return ret;
+}
+
+void
+er_engine_set_shunt_lifetime(struct er_engine *e, uint64_t secs)
+{
+	if (secs != 0)
+		e->cfg.shunt_lifetime = secs;
 }
 
 int
@@ -1303,7 +1351,7 @@ er_engine_unroute(struct er_engine *e, const char *name, struct er_err *err)
 		return er_err_set(err, -EBUSY,
 				  "%s: connection is up; down it first", name);
 	if (c->cfg.group)
-		instances_delete(e, c);
+		instances_delete(e, c, conn_is_routed_state(c->rt));
 	ret = conn_transition(e, c, CEV_UNROUTE, NULL, err);
 	settle(e);
 	return ret;
@@ -1343,12 +1391,10 @@ er_engine_down(struct er_engine *e, const char *name, struct er_err *err)
 	if (c == NULL)
 		return -ENOENT;
 	if (c->cfg.group) {
-		instances_delete(e, c);
+		instances_delete(e, c, false);
 		settle(e);
 		return 0;
 	}
-	if (c->rt == ER_RT_TUNNEL)
-		conn_updown(e, c, ER_UPDOWN_DOWN);
 	ret = conn_transition(e, c, CEV_DOWN, NULL, err);
 	settle(e);
 	return ret;
@@ -1538,9 +1584,6 @@ on_sa_expire(struct er_engine *e, const struct er_kernel_event *ev)
 		return;
 	}
 	engine_log(e, ER_LOG_INFO, c, "SA %s hard expired", id);
-	if (c->eroute_owner == g->serial && c->rt == ER_RT_TUNNEL &&
-	    TAILQ_FIRST(&c->groups) == g && TAILQ_LAST(&c->groups, sa_group_list) == g)
-		conn_updown(e, c, ER_UPDOWN_DOWN);
 	group_delete(e, g);
 	if (!TAILQ_EMPTY(&c->groups)) {
 		/* An older group went, or the newest with an older one
@@ -1679,9 +1722,10 @@ er_engine_negotiation_failed(struct er_engine *e, uint64_t id,
 		settle(e);
 		return 0;
 	}
+	id = c->id;
 	conn_transition(e, c, CEV_NEG_FAIL, &a, err);
 	/* Still there and tries left: the next attempt. */
-	c = engine_conn_by_id(e, c->id);
+	c = engine_conn_by_id(e, (uint32_t)id);
 	if (c != NULL && !a.spent && c->neg == NULL &&
 	    (c->rt == ER_RT_ROUTED_HOLD || c->rt == ER_RT_UNROUTED_HOLD ||
 	     c->rt == ER_RT_TUNNEL))
@@ -1861,11 +1905,8 @@ er_engine_shutdown(struct er_engine *e)
 	const struct er_shunt *s;
 
 	/* Instances first, so their groups leave nothing behind. */
-	while ((c = RB_MAX(conn_id_tree, &e->conns_by_id)) != NULL) {
-		if (c->rt == ER_RT_TUNNEL)
-			conn_updown(e, c, ER_UPDOWN_DOWN);
+	while ((c = RB_MAX(conn_id_tree, &e->conns_by_id)) != NULL)
 		conn_transition(e, c, CEV_DELETE, NULL, NULL);
-	}
 	while ((s = er_shunt_first(e->shunts)) != NULL) {
 		struct er_selector sel = s->sel;
 

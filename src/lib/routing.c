@@ -148,17 +148,20 @@ h_down_tunnel(struct er_engine *e, struct conn *c,
 	      const struct conn_event_args *a)
 {
 	(void)a;
+	conn_updown(e, c, ER_UPDOWN_DOWN);
 	negotiation_cancel(e, c);
-	groups_delete_all(e, c);
 	if (c->group != NULL)
 		return RT_DELETED;
+	/* The policy leaves the SAs before the SAs go. */
 	if (c->routed_by_up) {
 		conn_claims_drop(e, c);
 		conn_route_updown(e, c, false);
 		c->routed_by_up = false;
+		groups_delete_all(e, c);
 		return ER_RT_UNROUTED;
 	}
 	conn_claims_set(e, c, ER_RT_PROSPECTIVE);
+	groups_delete_all(e, c);
 	return ER_RT_PROSPECTIVE;
 }
 
@@ -181,9 +184,11 @@ h_down_eclipsed(struct er_engine *e, struct conn *c,
 {
 	(void)a;
 	negotiation_cancel(e, c);
-	groups_delete_all(e, c);
 	if (c->group != NULL)
 		return RT_DELETED;
+	/* Eclipsed claims are not in the kernel, so the SAs can go first;
+	 * then the claims fall back to the prospective ones. */
+	groups_delete_all(e, c);
 	conn_claims_set(e, c, ER_RT_ECLIPSED);
 	return ER_RT_ECLIPSED;
 }
@@ -293,6 +298,7 @@ static unsigned
 h_sa_gone(struct er_engine *e, struct conn *c, const struct conn_event_args *a)
 {
 	(void)a;
+	conn_updown(e, c, ER_UPDOWN_DOWN);
 	c->eroute_owner = 0;
 	if (c->neg != NULL) {
 		/* A replacement is under way: hold meanwhile. */
@@ -338,6 +344,8 @@ static unsigned
 h_eclipse(struct er_engine *e, struct conn *c, const struct conn_event_args *a)
 {
 	(void)a;
+	if (c->rt == ER_RT_TUNNEL)
+		conn_updown(e, c, ER_UPDOWN_DOWN);
 	/* The better claimant has the selector: our negotiation could not
 	 * take the eroute, and our failure context is moot. */
 	negotiation_cancel(e, c);
@@ -366,11 +374,13 @@ h_delete(struct er_engine *e, struct conn *c, const struct conn_event_args *a)
 	bool routed = conn_is_routed_state(c->rt);
 
 	(void)a;
+	if (c->rt == ER_RT_TUNNEL)
+		conn_updown(e, c, ER_UPDOWN_DOWN);
 	negotiation_cancel(e, c);
 	if (c->group != NULL && c->rt == ER_RT_FAILURE)
 		instance_to_bare(e, c);
-	groups_delete_all(e, c);
 	conn_claims_drop(e, c);
+	groups_delete_all(e, c);
 	if (routed)
 		conn_route_updown(e, c, false);
 	return RT_DELETED;
@@ -490,6 +500,10 @@ conn_transition(struct er_engine *e, struct conn *c, enum conn_event ev,
 				  er_routing_name(old));
 	st = table[old][ev](e, c, args != NULL ? args : &none);
 	if (st == RT_DELETED) {
+		/* Whatever the handler left: policy first, then SAs. */
+		negotiation_cancel(e, c);
+		conn_claims_drop(e, c);
+		groups_delete_all(e, c);
 		engine_log(e, ER_LOG_INFO, c, "%s -> deleted (%s)",
 			   er_routing_name(old), conn_event_name(ev));
 		conn_free_deleted(e, c);

@@ -89,4 +89,9 @@ const struct er_policy *h_policy(struct h *h, enum er_dir dir,
 				 const char *src, const char *dst);
 size_t h_policies(struct h *h);
 
+/* A new harness with connection "c" (10.1.0.0/16 -> 10.2.0.0/16,
+ * keyingtries=1, failureshunt=drop; passthrough for never-negotiate) in
+ * routing state @want; for eclipsed, "better" (a drop rule) holds it. */
+struct h *h_into_state(enum er_routing want);
+
 #endif

@@ -1,0 +1,650 @@
+// SPDX-License-Identifier: MIT
+/*
+ * erouted: the eroute daemon.  Reads the configuration, builds the engine
+ * over a kernel backend, and runs a libev loop that turns the control
+ * socket, kernel events, timers and signals into engine inputs.
+ *
+ * Time: the engine's clock is whole seconds of CLOCK_BOOTTIME (it keeps
+ * counting through suspend, never jumps back), or, with --clock manual, a
+ * number that only "eroute sim advance" moves.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "daemon.h"
+#include "negotiator.h"
+#include "render.h"
+#include "updown.h"
+#ifdef EROUTE_HAVE_XFRM
+#include "eroute/xfrm.h"
+#endif
+
+#define DEFAULT_CONFIG "/etc/eroute/eroute.conf"
+#define DEFAULT_SOCKET "/run/eroute/erouted.sock"
+#define DEFAULT_STATE_DIR "/var/lib/eroute"
+
+static const char usage_text[] =
+	"Usage: erouted [OPTION]...\n"
+	"The eroute daemon: keeps the kernel's IPsec policies and SAs right\n"
+	"for the connections of an ipsec.conf-style configuration.\n"
+	"\n"
+	"  -f, --foreground          stay in the foreground, log to stderr\n"
+	"  -c, --config FILE         configuration (default " DEFAULT_CONFIG ")\n"
+	"      --check               check the configuration and exit: 0 if\n"
+	"                            good, 1 with FILE:LINE: messages if not\n"
+	"      --kernel sim|xfrm     kernel backend (default sim)\n"
+	"      --negotiator sim|external\n"
+	"                            who negotiates SAs (default sim)\n"
+	"      --clock real|manual   manual: time moves only by\n"
+	"                            'eroute sim advance' (sim kernel only)\n"
+	"      --socket PATH         control socket (default $EROUTE_SOCKET or\n"
+	"                            " DEFAULT_SOCKET ")\n"
+	"      --state-dir DIR       journal directory (default "
+	DEFAULT_STATE_DIR ")\n"
+	"      --log-level LEVEL     error, warning, info (default) or debug\n"
+	"      --updown-timeout SECS kill an updown call after SECS (default 30)\n"
+	"  -h, --help                this text\n"
+	"  -V, --version             the version\n"
+	"\n"
+	"Signals: SIGHUP reloads the configuration (a bad file changes\n"
+	"nothing); SIGTERM and SIGINT shut down cleanly, removing eroute's\n"
+	"policies unless keep-policies=yes.  See erouted(8).\n";
+
+static uint64_t updown_timeout;
+
+uint64_t
+daemon_now(const struct daemon *d)
+{
+	struct timespec ts;
+
+	if (d->opt.clock == CLOCK_KIND_MANUAL)
+		return d->manual_now;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec;
+}
+
+/* Everything the engine says goes to the log, the monitors, the
+ * negotiator and the updown hook. */
+static void
+on_engine_event(void *ctx, const struct er_event *ev)
+{
+	struct daemon *d = ctx;
+	json_t *o;
+
+	if (ev->type == ER_EV_LOG)
+		log_msg(ev->level, ev->conn, "%s", ev->text);
+	o = render_event(ev);
+	if (o != NULL)
+		control_publish(d->control, o);
+	switch (ev->type) {
+	case ER_EV_NEGOTIATE:
+	case ER_EV_NEGOTIATE_CANCEL:
+		if (d->negotiator != NULL)
+			negotiator_on_event(d->negotiator, ev);
+		break;
+	case ER_EV_UPDOWN:
+		if (d->updown != NULL)
+			updown_on_event(d->updown, ev);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+drain_kernel(struct daemon *d)
+{
+	struct er_kernel_event kev;
+	struct er_err err = {0};
+	int n = 0;
+
+	/* Bounded per call so one burst cannot starve the control socket;
+	 * the rest waits for the next turn of the loop. */
+	while (n++ < 100000 && er_kernel_poll_event(&d->kernel, &kev) == 1) {
+		if (er_engine_kernel_event(d->engine, &kev, &err) < 0 &&
+		    kev.type != ER_KEV_ACQUIRE)
+			log_msg(ER_LOG_WARNING, NULL, "kernel event: %s",
+				err.msg);
+	}
+}
+
+static void
+tick_all(struct daemon *d)
+{
+	uint64_t now = daemon_now(d);
+
+	if (d->sim != NULL)
+		er_sim_tick(d->sim, now);
+	drain_kernel(d);
+	er_engine_tick(d->engine, now);
+	negotiator_tick(d->negotiator, now);
+	drain_kernel(d);
+}
+
+void
+daemon_settle(struct daemon *d)
+{
+	drain_kernel(d);
+}
+
+static uint64_t
+next_deadline(struct daemon *d)
+{
+	uint64_t best = 0, t[3];
+
+	t[0] = er_engine_next_deadline(d->engine);
+	t[1] = negotiator_next_deadline(d->negotiator);
+	t[2] = d->sim != NULL ? er_sim_next_deadline(d->sim) : 0;
+	for (int i = 0; i < 3; i++) {
+		if (t[i] != 0 && (best == 0 || t[i] < best))
+			best = t[i];
+	}
+	return best;
+}
+
+void
+daemon_advance(struct daemon *d, uint64_t target)
+{
+	/* Stop at every deadline on the way: expiries fire once each, in
+	 * order, however far the clock jumps. */
+	for (unsigned i = 0; i < 1000000; i++) {
+		uint64_t next = next_deadline(d);
+
+		if (next == 0 || next > target)
+			break;
+		if (next <= d->manual_now) {
+			tick_all(d);
+			if (next_deadline(d) == next)
+				break;	/* nothing moved: do not spin */
+			continue;
+		}
+		d->manual_now = next;
+		tick_all(d);
+	}
+	d->manual_now = target;
+	tick_all(d);
+}
+
+static void
+tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct daemon *d = w->data;
+
+	(void)loop;
+	(void)revents;
+	tick_all(d);
+}
+
+static void
+kernel_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct daemon *d = w->data;
+
+	(void)loop;
+	(void)revents;
+	daemon_settle(d);
+}
+
+static void
+log_config_errors(const struct config_errors *errs, const char *prefix)
+{
+	for (size_t i = 0; i < errs->n; i++)
+		log_msg(ER_LOG_ERROR, NULL, "%s%s", prefix, errs->msgs[i]);
+	if (errs->dropped)
+		log_msg(ER_LOG_ERROR, NULL, "%s... and %zu more errors", prefix,
+			errs->dropped);
+}
+
+static json_t *
+names_json(const char **names, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(names[i]));
+	return a;
+}
+
+static const struct er_conn_config *
+config_find(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->nconns; i++) {
+		if (strcmp(cfg->conns[i].name, name) == 0)
+			return &cfg->conns[i];
+	}
+	return NULL;
+}
+
+int
+daemon_reload(struct daemon *d, struct er_err *err, void **result)
+{
+	struct config *cfg = NULL;
+	struct config_errors errs;
+	struct config_diff diff = {0};
+	struct er_err e2 = {0};
+	int ret;
+
+	config_errors_init(&errs);
+	ret = config_load(d->opt.config_path, NULL, &cfg, &errs);
+	if (ret < 0) {
+		log_config_errors(&errs, "reload: ");
+		er_err_set(err, ret,
+			   "%s%s; the running configuration stays",
+			   errs.n ? errs.msgs[0] : d->opt.config_path,
+			   errs.n + errs.dropped > 1 ? " (and more, see the log)"
+						      : "");
+		config_errors_fini(&errs);
+		return ret;
+	}
+	config_errors_fini(&errs);
+	ret = config_diff(d->config, cfg, &diff);
+	if (ret < 0) {
+		config_free(cfg);
+		return er_err_set(err, ret, "out of memory");
+	}
+	er_engine_set_shunt_lifetime(d->engine, cfg->setup.shunt_lifetime);
+	for (size_t i = 0; i < diff.nremoved; i++) {
+		if (er_engine_conn_del(d->engine, diff.removed[i], &e2) < 0)
+			log_msg(ER_LOG_WARNING, diff.removed[i], "reload: %s",
+				e2.msg);
+	}
+	for (size_t i = 0; i < diff.nchanged; i++) {
+		if (er_engine_conn_replace(d->engine,
+					   config_find(cfg, diff.changed[i]),
+					   &e2) < 0)
+			log_msg(ER_LOG_ERROR, diff.changed[i], "reload: %s",
+				e2.msg);
+	}
+	for (size_t i = 0; i < diff.nadded; i++) {
+		if (er_engine_conn_add(d->engine,
+				       config_find(cfg, diff.added[i]),
+				       &e2) < 0)
+			log_msg(ER_LOG_ERROR, diff.added[i], "reload: %s",
+				e2.msg);
+	}
+	if (result != NULL)
+		*result = json_pack("{s:o, s:o, s:o}", "added",
+				    names_json(diff.added, diff.nadded),
+				    "removed",
+				    names_json(diff.removed, diff.nremoved),
+				    "changed",
+				    names_json(diff.changed, diff.nchanged));
+	log_msg(ER_LOG_INFO, NULL,
+		"reloaded %s: %zu added, %zu removed, %zu changed",
+		d->opt.config_path, diff.nadded, diff.nremoved, diff.nchanged);
+	/* The names in the diff point into both configurations. */
+	config_diff_fini(&diff);
+	config_free(d->config);
+	d->config = cfg;
+	daemon_settle(d);
+	return 0;
+}
+
+void
+daemon_stop(struct daemon *d)
+{
+	d->stopping = true;
+	ev_break(d->loop, EVBREAK_ALL);
+}
+
+static void
+signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct daemon *d = w->data;
+	struct er_err err = {0};
+
+	(void)loop;
+	(void)revents;
+	if (w->signum == SIGHUP) {
+		log_msg(ER_LOG_INFO, NULL, "SIGHUP: reloading");
+		if (daemon_reload(d, &err, NULL) < 0)
+			log_msg(ER_LOG_ERROR, NULL, "reload failed: %s",
+				err.msg);
+		return;
+	}
+	log_msg(ER_LOG_INFO, NULL, "signal %d: shutting down", w->signum);
+	daemon_stop(d);
+}
+
+static int
+parse_options(int argc, char **argv, struct daemon_options *o)
+{
+	enum {
+		OPT_CHECK = 256,
+		OPT_KERNEL,
+		OPT_NEGOTIATOR,
+		OPT_CLOCK,
+		OPT_SOCKET,
+		OPT_STATE_DIR,
+		OPT_LOG_LEVEL,
+		OPT_UPDOWN_TIMEOUT,
+	};
+	static const struct option longopts[] = {
+		{"foreground", no_argument, NULL, 'f'},
+		{"config", required_argument, NULL, 'c'},
+		{"check", no_argument, NULL, OPT_CHECK},
+		{"kernel", required_argument, NULL, OPT_KERNEL},
+		{"negotiator", required_argument, NULL, OPT_NEGOTIATOR},
+		{"clock", required_argument, NULL, OPT_CLOCK},
+		{"socket", required_argument, NULL, OPT_SOCKET},
+		{"state-dir", required_argument, NULL, OPT_STATE_DIR},
+		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+		{"updown-timeout", required_argument, NULL,
+		 OPT_UPDOWN_TIMEOUT},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *env = getenv("EROUTE_SOCKET");
+	char *end;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->config_path = DEFAULT_CONFIG;
+	o->kernel = "sim";
+	o->negotiator = NEGOTIATOR_SIM;
+	o->clock = CLOCK_KIND_REAL;
+	o->socket_path = env != NULL && *env != '\0' ? env : DEFAULT_SOCKET;
+	o->state_dir = DEFAULT_STATE_DIR;
+	o->log_level = ER_LOG_INFO;
+	while ((c = getopt_long(argc, argv, "fc:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			o->foreground = true;
+			break;
+		case 'c':
+			o->config_path = optarg;
+			break;
+		case OPT_CHECK:
+			o->check_only = true;
+			break;
+		case OPT_KERNEL:
+			if (strcmp(optarg, "sim") != 0 &&
+			    strcmp(optarg, "xfrm") != 0) {
+				fprintf(stderr, "erouted: --kernel: sim or "
+						"xfrm, not \"%s\"\n", optarg);
+				return 2;
+			}
+			o->kernel = optarg;
+			break;
+		case OPT_NEGOTIATOR:
+			if (strcmp(optarg, "sim") == 0)
+				o->negotiator = NEGOTIATOR_SIM;
+			else if (strcmp(optarg, "external") == 0)
+				o->negotiator = NEGOTIATOR_EXTERNAL;
+			else {
+				fprintf(stderr, "erouted: --negotiator: sim "
+						"or external, not \"%s\"\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case OPT_CLOCK:
+			if (strcmp(optarg, "real") == 0)
+				o->clock = CLOCK_KIND_REAL;
+			else if (strcmp(optarg, "manual") == 0)
+				o->clock = CLOCK_KIND_MANUAL;
+			else {
+				fprintf(stderr, "erouted: --clock: real or "
+						"manual, not \"%s\"\n", optarg);
+				return 2;
+			}
+			break;
+		case OPT_SOCKET:
+			o->socket_path = optarg;
+			break;
+		case OPT_STATE_DIR:
+			o->state_dir = optarg;
+			break;
+		case OPT_LOG_LEVEL:
+			if (log_level_parse(optarg, &o->log_level) < 0) {
+				fprintf(stderr, "erouted: --log-level: error, "
+						"warning, info or debug, not "
+						"\"%s\"\n", optarg);
+				return 2;
+			}
+			break;
+		case OPT_UPDOWN_TIMEOUT:
+			updown_timeout = strtoull(optarg, &end, 10);
+			if (*end != '\0' || updown_timeout == 0 ||
+			    updown_timeout > 86400) {
+				fprintf(stderr, "erouted: --updown-timeout: "
+						"seconds 1-86400\n");
+				return 2;
+			}
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
+		case 'V':
+			printf("erouted 0.1.0\n");
+			exit(0);
+		default:
+			fprintf(stderr, "Try 'erouted --help'.\n");
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "erouted: unexpected argument \"%s\"\n"
+				"Try 'erouted --help'.\n", argv[optind]);
+		return 2;
+	}
+	if (o->clock == CLOCK_KIND_MANUAL && strcmp(o->kernel, "sim") != 0) {
+		fprintf(stderr, "erouted: --clock manual needs --kernel sim\n");
+		return 2;
+	}
+	return 0;
+}
+
+static int
+load_config(struct daemon *d)
+{
+	struct config_errors errs;
+	int ret;
+
+	config_errors_init(&errs);
+	ret = config_load(d->opt.config_path, NULL, &d->config, &errs);
+	if (ret < 0) {
+		for (size_t i = 0; i < errs.n; i++)
+			fprintf(stderr, "erouted: %s\n", errs.msgs[i]);
+		if (errs.dropped)
+			fprintf(stderr, "erouted: ... and %zu more errors\n",
+				errs.dropped);
+		if (errs.n == 0)
+			fprintf(stderr, "erouted: %s: %s\n",
+				d->opt.config_path, strerror(-ret));
+	}
+	config_errors_fini(&errs);
+	return ret;
+}
+
+/* The directory a path lives in, made if missing. */
+static int
+make_parent(const char *path, mode_t mode)
+{
+	char dir[4096];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == NULL || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, mode) != 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int
+setup_kernel(struct daemon *d, uint64_t seed, struct er_err *err)
+{
+	if (strcmp(d->opt.kernel, "sim") == 0) {
+		struct er_sim_config sc = {.seed = seed,
+					   .now = daemon_now(d)};
+
+		d->sim = er_sim_new(&sc);
+		if (d->sim == NULL)
+			return er_err_set(err, -ENOMEM, "out of memory");
+		for (size_t i = 0; i < d->config->nconns; i++)
+			if (d->config->conns[i].local.family != AF_UNSPEC)
+				er_sim_add_local(d->sim,
+						 &d->config->conns[i].local);
+		d->kernel = er_sim_kernel(d->sim);
+		return 0;
+	}
+#ifdef EROUTE_HAVE_XFRM
+	{
+		struct er_xfrm_config xc = {0};
+
+		d->xfrm = er_xfrm_new(&xc, err);
+		if (d->xfrm == NULL)
+			return err->code ? err->code : -EIO;
+		d->kernel = er_xfrm_kernel(d->xfrm);
+		ev_io_init(&d->kernel_io, kernel_io_cb, er_xfrm_event_fd(d->xfrm),
+			   EV_READ);
+		d->kernel_io.data = d;
+		ev_io_start(d->loop, &d->kernel_io);
+		return 0;
+	}
+#else
+	(void)kernel_io_cb;
+	return er_err_set(err, -EOPNOTSUPP,
+			  "--kernel xfrm: this erouted was built without the "
+			  "XFRM backend");
+#endif
+}
+
+static int
+run(struct daemon *d)
+{
+	struct er_engine_config ec = {0};
+	struct er_err err = {0};
+	uint64_t seed;
+	int ret;
+
+	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+		seed = (uint64_t)time(NULL) ^ (uint64_t)getpid();
+	d->loop = ev_default_loop(EVFLAG_AUTO);
+	d->manual_now = 1;
+	d->started = daemon_now(d);
+	ret = setup_kernel(d, seed, &err);
+	if (ret < 0) {
+		log_msg(ER_LOG_ERROR, NULL, "%s", err.msg);
+		return 1;
+	}
+	ec.kernel = d->kernel;
+	ec.event_cb = on_engine_event;
+	ec.event_ctx = d;
+	ec.seed = seed;
+	ec.now = daemon_now(d);
+	ec.shunt_lifetime = d->config->setup.shunt_lifetime;
+	ec.larval_timeout = d->config->setup.xfrm_lifetime;
+	d->engine = er_engine_new(&ec, &err);
+	d->negotiator =
+		negotiator_new(d, d->opt.negotiator == NEGOTIATOR_EXTERNAL);
+	d->updown = updown_new(d, updown_timeout);
+	if (d->engine == NULL || d->negotiator == NULL || d->updown == NULL) {
+		log_msg(ER_LOG_ERROR, NULL, "cannot start: %s",
+			err.msg[0] ? err.msg : "out of memory");
+		return 1;
+	}
+	if (make_parent(d->opt.socket_path, 0755) < 0)
+		log_msg(ER_LOG_WARNING, NULL, "%s: cannot make its directory",
+			d->opt.socket_path);
+	d->control = control_new(d, d->opt.socket_path, &err);
+	if (d->control == NULL) {
+		log_msg(ER_LOG_ERROR, NULL, "%s", err.msg);
+		return 1;
+	}
+	for (size_t i = 0; i < d->config->nconns; i++) {
+		if (er_engine_conn_add(d->engine, &d->config->conns[i], &err) < 0)
+			log_msg(ER_LOG_ERROR, d->config->conns[i].name, "%s",
+				err.msg);
+	}
+	daemon_settle(d);
+	log_msg(ER_LOG_INFO, NULL,
+		"erouted started: %zu connections, kernel %s, negotiator %s, "
+		"clock %s, socket %s",
+		d->config->nconns, d->kernel.ops->name,
+		d->opt.negotiator == NEGOTIATOR_SIM ? "sim" : "external",
+		d->opt.clock == CLOCK_KIND_MANUAL ? "manual" : "real",
+		d->opt.socket_path);
+
+	ev_signal_init(&d->sighup, signal_cb, SIGHUP);
+	ev_signal_init(&d->sigterm, signal_cb, SIGTERM);
+	ev_signal_init(&d->sigint, signal_cb, SIGINT);
+	d->sighup.data = d->sigterm.data = d->sigint.data = d;
+	ev_signal_start(d->loop, &d->sighup);
+	ev_signal_start(d->loop, &d->sigterm);
+	ev_signal_start(d->loop, &d->sigint);
+	if (d->opt.clock == CLOCK_KIND_REAL) {
+		ev_timer_init(&d->tick, tick_cb, 1., 1.);
+		d->tick.data = d;
+		ev_timer_start(d->loop, &d->tick);
+	}
+	ev_run(d->loop, 0);
+
+	if (d->config->setup.keep_policies) {
+		log_msg(ER_LOG_INFO, NULL,
+			"keep-policies=yes: leaving the kernel as it is");
+	} else {
+		log_msg(ER_LOG_INFO, NULL, "removing eroute's policies");
+		er_engine_shutdown(d->engine);
+		daemon_settle(d);
+	}
+	return 0;
+}
+
+static void
+cleanup(struct daemon *d)
+{
+	control_free(d->control);
+	updown_free(d->updown);
+	negotiator_free(d->negotiator);
+	er_engine_free(d->engine);
+	er_sim_free(d->sim);
+#ifdef EROUTE_HAVE_XFRM
+	er_xfrm_free(d->xfrm);
+#endif
+	config_free(d->config);
+	if (d->loop != NULL)
+		ev_loop_destroy(d->loop);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct daemon d = {0};
+	int ret;
+
+	ret = parse_options(argc, argv, &d.opt);
+	if (ret != 0)
+		return ret;
+	if (load_config(&d) < 0)
+		return 1;
+	if (d.opt.check_only) {
+		printf("%s: configuration OK (%zu connections)\n",
+		       d.opt.config_path, d.config->nconns);
+		config_free(d.config);
+		return 0;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (!d.opt.foreground && daemon(0, 0) != 0) {
+		perror("erouted: daemon");
+		return 1;
+	}
+	log_init(d.opt.foreground, d.opt.log_level);
+	ret = run(&d);
+	cleanup(&d);
+	log_fini();
+	return ret;
+}

@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: MIT
+/* Opportunistic groups: instances per peer, failure shunts that turn bare
+ * (reference 000), their expiry, and acquire storms. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+static struct h *
+setup(const char *prefixes, enum er_failshunt fs)
+{
+	struct h *h = h_new(NULL);
+	struct er_conn_config cc;
+
+	h_group(&cc, "private-or-clear", "192.0.2.1", prefixes);
+	cc.failshunt = fs;
+	h_add(h, &cc);
+	return h;
+}
+
+static void
+test_acquire_creates_one_instance_per_peer(void **state)
+{
+	struct h *h = setup("198.51.100.0/24 203.0.113.0/24", ER_FAILSHUNT_PASS);
+	struct er_conn_info info;
+
+	(void)state;
+	assert_int_equal(h_state(h, "private-or-clear"), ER_RT_PROSPECTIVE);
+	assert_int_equal(h_policy(h, ER_DIR_OUT, "192.0.2.1/32",
+				  "198.51.100.0/24")->action,
+			 ER_ACTION_TRAP);
+	assert_int_equal(h_policy(h, ER_DIR_OUT, "192.0.2.1/32",
+				  "203.0.113.0/24")->action,
+			 ER_ACTION_TRAP);
+	h_send(h, "192.0.2.1", "198.51.100.7", IPPROTO_TCP, 1234, 443);
+	info = h_info(h, "private-or-clear#198.51.100.7/32");
+	assert_string_equal(info.instance_of, "private-or-clear");
+	assert_int_equal(info.routing, ER_RT_ROUTED_HOLD);
+	assert_int_equal(h_policy(h, ER_DIR_OUT, "192.0.2.1/32",
+				  "198.51.100.7/32")->action,
+			 ER_ACTION_HOLD);
+	/* The group's traps are untouched; the peer's hold beats them. */
+	assert_int_equal(h_state(h, "private-or-clear"), ER_RT_PROSPECTIVE);
+	/* More packets to the same peer, any protocol: absorbed. */
+	h_send(h, "192.0.2.1", "198.51.100.7", IPPROTO_UDP, 1, 53);
+	h_send(h, "192.0.2.1", "198.51.100.7", IPPROTO_TCP, 1235, 443);
+	assert_int_equal(h_count(h, ER_EV_NEGOTIATE, NULL), 1);
+	assert_int_equal(h_ok(h, "private-or-clear#198.51.100.7/32"), 0);
+	assert_int_equal(h_state(h, "private-or-clear#198.51.100.7/32"),
+			 ER_RT_TUNNEL);
+	assert_int_equal(h_send(h, "192.0.2.1", "198.51.100.7", 6, 1, 443)
+				 .verdict,
+			 ER_ACTION_IPSEC);
+	/* A clean down deletes the instance and leaves no shunt: the group's
+	 * trap covers the peer again. */
+	assert_int_equal(er_engine_down(h->e, "private-or-clear#198.51.100.7/32",
+					NULL),
+			 0);
+	h_step(h, "down");
+	assert_false(h_exists(h, "private-or-clear#198.51.100.7/32"));
+	assert_int_equal(er_shunt_count(er_engine_shunts(h->e)), 0);
+	assert_null(h_policy(h, ER_DIR_OUT, "192.0.2.1/32", "198.51.100.7/32"));
+	assert_int_equal(h_send(h, "192.0.2.1", "198.51.100.7", 6, 1, 443)
+				 .verdict,
+			 ER_ACTION_TRAP);
+	assert_int_equal(h_count(h, ER_EV_NEGOTIATE, NULL), 2);
+	h_free(h);
+}
+
+static void
+check_failure_leaves_bare_shunt(enum er_failshunt fs, enum er_action want)
+{
+	struct h *h = setup("198.51.100.0/24", fs);
+	const struct er_shunt *s;
+	const char *inst = "private-or-clear#198.51.100.7/32";
+
+	h_send(h, "192.0.2.1", "198.51.100.7", IPPROTO_TCP, 1234, 443);
+	h_fail(h, inst);
+	/* Reference 000: the instance is gone, its failure shunt is bare. */
+	assert_false(h_exists(h, inst));
+	s = er_shunt_first(er_engine_shunts(h->e));
+	assert_non_null(s);
+	assert_null(er_shunt_next(er_engine_shunts(h->e), s));
+	assert_int_equal(s->action, want);
+	assert_string_equal(s->origin, "oe-failure");
+	assert_true(er_selector_is_host(&s->sel));
+	assert_int_equal(s->expires, h->now + 900);
+	assert_int_equal(h_policy(h, ER_DIR_OUT, "192.0.2.1/32",
+				  "198.51.100.7/32")->action,
+			 want);
+	/* It beats the group's trap: no new negotiation for the peer. */
+	assert_int_equal(h_send(h, "192.0.2.1", "198.51.100.7", 17, 1, 53)
+				 .verdict,
+			 want);
+	assert_int_equal(h_count(h, ER_EV_NEGOTIATE, NULL), 1);
+	/* Other peers still trap. */
+	assert_int_equal(h_send(h, "192.0.2.1", "198.51.100.8", 17, 1, 53)
+				 .verdict,
+			 ER_ACTION_TRAP);
+	h_advance(h, 900);
+	assert_int_equal(er_shunt_count(er_engine_shunts(h->e)), 0);
+	assert_null(h_policy(h, ER_DIR_OUT, "192.0.2.1/32", "198.51.100.7/32"));
+	/* After it expires, a later packet may trap again. */
+	assert_int_equal(h_send(h, "192.0.2.1", "198.51.100.7", 17, 1, 53)
+				 .verdict,
+			 ER_ACTION_TRAP);
+	assert_int_equal(h_state(h, inst), ER_RT_ROUTED_HOLD);
+	h_free(h);
+}
+
+static void
+test_private_or_clear_failure_leaves_bare_pass(void **state)
+{
+	(void)state;
+	check_failure_leaves_bare_shunt(ER_FAILSHUNT_PASS, ER_ACTION_PASS);
+}
+
+static void
+test_private_failure_leaves_bare_drop(void **state)
+{
+	(void)state;
+	check_failure_leaves_bare_shunt(ER_FAILSHUNT_DROP, ER_ACTION_DROP);
+}
+
+static void
+test_bare_shunt_over_the_whole_trap_puts_the_trap_back(void **state)
+{
+	/* A group of one host: the failed peer's bare shunt has exactly the
+	 * trap's selector, eclipses the group, and gives the trap back. */
+	struct h *h = setup("198.51.100.7/32", ER_FAILSHUNT_PASS);
+
+	(void)state;
+	h_send(h, "192.0.2.1", "198.51.100.7", IPPROTO_TCP, 1, 443);
+	assert_int_equal(h_state(h, "private-or-clear"), ER_RT_ECLIPSED);
+	h_fail(h, "private-or-clear#198.51.100.7/32");
+	assert_int_equal(h_state(h, "private-or-clear"), ER_RT_ECLIPSED);
+	assert_int_equal(h_policy(h, ER_DIR_OUT, "192.0.2.1/32",
+				  "198.51.100.7/32")->action,
+			 ER_ACTION_PASS);
+	h_advance(h, 900);
+	assert_int_equal(h_state(h, "private-or-clear"), ER_RT_PROSPECTIVE);
+	assert_int_equal(h_policy(h, ER_DIR_OUT, "192.0.2.1/32",
+				  "198.51.100.7/32")->action,
+			 ER_ACTION_TRAP);
+	h_free(h);
+}
+
+static void
+test_responder_creates_instance(void **state)
+{
+	struct h *h = setup("198.51.100.0/24", ER_FAILSHUNT_PASS);
+
+	(void)state;
+	assert_int_equal(h_responder(h, "private-or-clear#198.51.100.9/32",
+				     NULL),
+			 0);
+	assert_int_equal(h_state(h, "private-or-clear#198.51.100.9/32"),
+			 ER_RT_TUNNEL);
+	assert_int_equal(h_responder(h, "private-or-clear", "198.51.100.10"),
+			 0);
+	assert_int_equal(h_state(h, "private-or-clear#198.51.100.10/32"),
+			 ER_RT_TUNNEL);
+	assert_int_equal(h_responder(h, "private-or-clear", "203.0.113.1"),
+			 -EINVAL);
+	assert_int_equal(h_responder(h, "nosuch#198.51.100.9/32", NULL),
+			 -ENOENT);
+	h_free(h);
+}
+
+static void
+test_acquire_storm_one_negotiation_per_peer(void **state)
+{
+	enum { PEERS = 1000, PACKETS = 10000 };
+	struct h *h = setup("10.0.0.0/8", ER_FAILSHUNT_PASS);
+	char dst[32], name[64];
+
+	(void)state;
+	/* Checking after every packet is quadratic; check at the end. */
+	h->check_every_step = false;
+	for (int i = 0; i < PACKETS; i++) {
+		struct er_packet p;
+		struct er_sim_result r;
+		int peer = (i * 7919) % PEERS;
+
+		snprintf(dst, sizeof(dst), "10.%d.%d.1", peer / 256, peer % 256);
+		p = h_pkt("192.0.2.1", dst, i % 2 ? IPPROTO_UDP : IPPROTO_TCP,
+			  (uint16_t)(1024 + i), 80);
+		assert_int_equal(er_sim_packet_out(h->sim, &p, 100, &r), 0);
+		if (i % 100 == 0)
+			h_step(h, "storm");
+	}
+	h->check_every_step = true;
+	h_step(h, "storm");
+	assert_int_equal(h_count(h, ER_EV_NEGOTIATE, NULL), PEERS);
+	assert_int_equal(h_count(h, ER_EV_CONN_ADDED, NULL), PEERS);
+	assert_int_equal(er_shunt_count(er_engine_shunts(h->e)), 0);
+	/* Resolve them all: half succeed, half fail. */
+	h->check_every_step = false;
+	for (int peer = 0; peer < PEERS; peer++) {
+		snprintf(name, sizeof(name), "private-or-clear#10.%d.%d.1/32",
+			 peer / 256, peer % 256);
+		if (peer % 2)
+			h_ok(h, name);
+		else
+			h_fail(h, name);
+	}
+	h->check_every_step = true;
+	h_step(h, "resolved");
+	/* No hold left anywhere: tunnels and bare pass shunts only. */
+	assert_int_equal(er_shunt_count(er_engine_shunts(h->e)), PEERS / 2);
+	for (const struct er_shunt *s = er_shunt_first(er_engine_shunts(h->e));
+	     s != NULL; s = er_shunt_next(er_engine_shunts(h->e), s))
+		assert_int_equal(s->action, ER_ACTION_PASS);
+	for (const struct er_policy *p =
+		     er_spd_first(er_sim_spd(h->sim), ER_DIR_OUT);
+	     p != NULL; p = er_spd_next(er_sim_spd(h->sim), p))
+		assert_int_not_equal(p->action, ER_ACTION_HOLD);
+	/* Everything expires, and deleting the group leaves nothing. */
+	h_advance(h, 900);
+	assert_int_equal(er_shunt_count(er_engine_shunts(h->e)), 0);
+	assert_int_equal(er_engine_conn_del(h->e, "private-or-clear", NULL), 0);
+	h_step(h, "delete group");
+	assert_int_equal(h_policies(h), 0);
+	assert_int_equal(er_sad_count(er_sim_sad(h->sim)), 0);
+	h_free(h);
+}
+
+static void
+test_group_ipv6(void **state)
+{
+	struct h *h = h_new(NULL);
+	struct er_conn_config cc;
+
+	(void)state;
+	h_group(&cc, "private", "2001:db8::1", "2001:db8:ff::/48");
+	cc.failshunt = ER_FAILSHUNT_DROP;
+	h_add(h, &cc);
+	h_send(h, "2001:db8::1", "2001:db8:ff::9", IPPROTO_TCP, 1, 443);
+	assert_int_equal(h_state(h, "private#2001:db8:ff::9/128"),
+			 ER_RT_ROUTED_HOLD);
+	h_fail(h, "private#2001:db8:ff::9/128");
+	assert_int_equal(h_send(h, "2001:db8::1", "2001:db8:ff::9", 6, 1, 443)
+				 .verdict,
+			 ER_ACTION_DROP);
+	h_free(h);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_acquire_creates_one_instance_per_peer),
+		cmocka_unit_test(test_private_or_clear_failure_leaves_bare_pass),
+		cmocka_unit_test(test_private_failure_leaves_bare_drop),
+		cmocka_unit_test(test_bare_shunt_over_the_whole_trap_puts_the_trap_back),
+		cmocka_unit_test(test_responder_creates_instance),
+		cmocka_unit_test(test_acquire_storm_one_negotiation_per_peer),
+		cmocka_unit_test(test_group_ipv6),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: MIT
+/* Rekeying and SA expiry: soft expires start exactly one rekey, hard
+ * expires replace the eroute with the shunt of the right context. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+static struct h *
+up(uint64_t salifetime)
+{
+	struct h *h = h_new(NULL);
+	struct er_conn_config cc;
+
+	h_conn(&cc, "west", "192.0.2.1", "198.51.100.1", "10.1.0.0/16",
+	       "10.2.0.0/16");
+	cc.autostart = ER_AUTO_ONDEMAND;
+	cc.sa_lifetime = salifetime;
+	cc.rekey_margin = salifetime / 10;
+	cc.keyingtries = 2;
+	cc.failshunt = ER_FAILSHUNT_DROP;
+	h_add(h, &cc);
+	h_send(h, "10.1.0.1", "10.2.0.1", 1, 0, 0);
+	h_ok(h, "west");
+	assert_int_equal(h_state(h, "west"), ER_RT_TUNNEL);
+	return h;
+}
+
+static uint32_t
+out_spi(struct h *h)
+{
+	const struct er_policy *p =
+		h_policy(h, ER_DIR_OUT, "10.1.0.0/16", "10.2.0.0/16");
+
+	assert_int_equal(p->action, ER_ACTION_IPSEC);
+	return p->tmpl[0].spi;
+}
+
+static void
+test_soft_expire_starts_exactly_one_rekey(void **state)
+{
+	struct h *h = up(1000);
+	uint32_t old = out_spi(h);
+
+	(void)state;
+	/* Both SAs of the group reach their soft lifetime in one tick. */
+	h_advance(h, 900);
+	assert_int_equal(h_count(h, ER_EV_NEGOTIATE, "west"), 2);
+	assert_true(h->ev[h->nev - 1].type == ER_EV_NEGOTIATE ||
+		    h_info(h, "west").negotiating);
+	/* The eroute still points at the old group meanwhile. */
+	assert_int_equal(out_spi(h), old);
+	h_ok(h, "west");
+	assert_int_not_equal(out_spi(h), old);
+	assert_int_equal(h_info(h, "west").ngroups, 2);
+	/* The old group's hard expire removes it and nothing else. */
+	h_advance(h, 100);
+	assert_int_equal(h_info(h, "west").ngroups, 1);
+	assert_int_equal(h_state(h, "west"), ER_RT_TUNNEL);
+	assert_int_equal(h_send(h, "10.1.0.1", "10.2.0.1", 1, 0, 0).verdict,
+			 ER_ACTION_IPSEC);
+	h_free(h);
+}
+
+static void
+test_hard_expire_without_rekey_goes_prospective(void **state)
+{
+	struct h *h = up(1000);
+	struct er_kernel_event ev = {.type = ER_KEV_SA_EXPIRE, .hard = true};
+
+	(void)state;
+	er_addr_parse(&ev.sa.dst, "198.51.100.1", NULL);
+	ev.sa.proto = IPPROTO_ESP;
+	ev.sa.spi = out_spi(h);
+	er_engine_kernel_event(h->e, &ev, NULL);
+	h_step(h, "hard expire");
+	assert_int_equal(h_state(h, "west"), ER_RT_PROSPECTIVE);
+	assert_int_equal(h_policy(h, ER_DIR_OUT, "10.1.0.0/16", "10.2.0.0/16")
+				 ->action,
+			 ER_ACTION_TRAP);
+	assert_null(h_policy(h, ER_DIR_IN, "10.2.0.0/16", "10.1.0.0/16"));
+	assert_int_equal(h_count_updown(h, ER_UPDOWN_DOWN, "west"), 1);
+	assert_int_equal(er_sad_count(er_sim_sad(h->sim)), 0);
+	h_free(h);
+}
+
+static void
+test_hard_expire_after_failed_rekey_goes_failure(void **state)
+{
+	struct h *h = up(1000);
+
+	(void)state;
+	h_advance(h, 900);
+	h_fail(h, "west");
+	h_fail(h, "west");
+	/* The rekey failed, but the old group works: leave it be. */
+	assert_int_equal(h_state(h, "west"), ER_RT_TUNNEL);
+	h_advance(h, 100);
+	assert_int_equal(h_state(h, "west"), ER_RT_FAILURE);
+	assert_int_equal(h_policy(h, ER_DIR_OUT, "10.1.0.0/16", "10.2.0.0/16")
+				 ->action,
+			 ER_ACTION_DROP);
+	h_free(h);
+}
+
+static void
+test_hard_expire_during_rekey_holds(void **state)
+{
+	struct h *h = up(1000);
+
+	(void)state;
+	h_advance(h, 900);
+	assert_true(h_info(h, "west").negotiating);
+	h_advance(h, 100);
+	assert_int_equal(h_state(h, "west"), ER_RT_ROUTED_HOLD);
+	assert_int_equal(h_policy(h, ER_DIR_OUT, "10.1.0.0/16", "10.2.0.0/16")
+				 ->action,
+			 ER_ACTION_HOLD);
+	h_ok(h, "west");
+	assert_int_equal(h_state(h, "west"), ER_RT_TUNNEL);
+	h_free(h);
+}
+
+static void
+test_larval_expires_are_ignored(void **state)
+{
+	struct h *h = up(1000);
+	struct er_kernel_event ev = {.type = ER_KEV_SA_EXPIRE, .hard = true};
+
+	(void)state;
+	er_addr_parse(&ev.sa.dst, "198.51.100.1", NULL);
+	ev.sa.proto = IPPROTO_ESP;
+	ev.sa.spi = 0;
+	er_engine_kernel_event(h->e, &ev, NULL);
+	ev.hard = false;
+	er_engine_kernel_event(h->e, &ev, NULL);
+	h_step(h, "larval expires");
+	assert_int_equal(h_state(h, "west"), ER_RT_TUNNEL);
+	assert_int_equal(h_count(h, ER_EV_NEGOTIATE, "west"), 1);
+	h_free(h);
+}
+
+static void
+test_volume_limits_raise_expires(void **state)
+{
+	struct h *h = h_new(NULL);
+	struct er_conn_config cc;
+	struct er_sa_group_spec spec = {.spi_out = 0x5000, .packets = 10};
+
+	(void)state;
+	h_conn(&cc, "west", "192.0.2.1", "198.51.100.1", "10.1.0.0/16",
+	       "10.2.0.0/16");
+	cc.autostart = ER_AUTO_ONDEMAND;
+	h_add(h, &cc);
+	h_send(h, "10.1.0.1", "10.2.0.1", 1, 0, 0);
+	assert_int_equal(er_engine_negotiated(
+				 h->e, er_engine_oldest_negotiation(h->e, "west"),
+				 &spec, NULL),
+			 0);
+	h_step(h, "up");
+	/* Nine packets: soft (90 %) at the ninth, one rekey. */
+	for (int i = 0; i < 8; i++)
+		h_send(h, "10.1.0.1", "10.2.0.1", 1, 0, 0);
+	assert_int_equal(h_count(h, ER_EV_NEGOTIATE, "west"), 2);
+	assert_true(h_info(h, "west").negotiating);
+	/* The tenth packet: hard; the kernel deletes, we hold. */
+	h_send(h, "10.1.0.1", "10.2.0.1", 1, 0, 0);
+	assert_int_equal(h_state(h, "west"), ER_RT_ROUTED_HOLD);
+	h_free(h);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_soft_expire_starts_exactly_one_rekey),
+		cmocka_unit_test(test_hard_expire_without_rekey_goes_prospective),
+		cmocka_unit_test(test_hard_expire_after_failed_rekey_goes_failure),
+		cmocka_unit_test(test_hard_expire_during_rekey_holds),
+		cmocka_unit_test(test_larval_expires_are_ignored),
+		cmocka_unit_test(test_volume_limits_raise_expires),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
