@@ -5,7 +5,8 @@
  * outside the buffer is ever opened.  Besides crashes, leaks and undefined
  * behaviour, it checks the reader's promises: a result only without
  * errors, never errors without a message, every connection one the
- * engine accepts, and a configuration identical to itself.
+ * engine accepts and found by its name, and a configuration identical to
+ * itself.
  *
  *   clang -g -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
  *	-Iinclude -Isrc -Isrc/daemon $(pkg-config --cflags libbsd-overlay) \
@@ -37,7 +38,9 @@ check_result(const struct config *cfg)
 	struct er_err err;
 
 	for (size_t i = 0; i < cfg->nconns; i++) {
-		if (er_conn_config_check(&cfg->conns[i], &err) < 0)
+		if (er_conn_config_check(&cfg->conns[i], &err) < 0 ||
+		    config_conn_lookup(cfg, cfg->conns[i].name) !=
+			    &cfg->conns[i])
 			abort();
 	}
 	if (config_diff(cfg, cfg, &d) == 0 &&
