@@ -1460,6 +1460,12 @@ on_acquire(struct er_engine *e, const struct er_kernel_event *ev,
 	    ev->sel.src.addr.family != ev->sel.dst.addr.family)
 		return er_err_set(err, -EINVAL, "acquire: bad selector");
 	er_selector_format(&ev->sel, what, sizeof(what));
+	if (e->stopped) {
+		/* Shutting down: the narrow hold goes, nothing starts. */
+		er_kernel_policy_del(&e->cfg.kernel, ER_DIR_OUT, &ev->sel,
+				     NULL);
+		return 0;
+	}
 	/* The kernel's narrow hold, held bare until a connection takes it. */
 	hold.sel = ev->sel;
 	hold.action = ER_ACTION_HOLD;
@@ -1904,7 +1910,14 @@ er_engine_shutdown(struct er_engine *e)
 	struct conn *c;
 	const struct er_shunt *s;
 
-	/* Instances first, so their groups leave nothing behind. */
+	/* From now on a trapped packet starts nothing. */
+	e->stopped = true;
+	/* Groups' traps first, then instances, so that packets their holds
+	 * retained are not trapped again on the way out. */
+	RB_FOREACH(c, conn_id_tree, &e->conns_by_id) {
+		if (c->cfg.group)
+			conn_claims_drop(e, c);
+	}
 	while ((c = RB_MAX(conn_id_tree, &e->conns_by_id)) != NULL)
 		conn_transition(e, c, CEV_DELETE, NULL, NULL);
 	while ((s = er_shunt_first(e->shunts)) != NULL) {

@@ -136,7 +136,7 @@ struct er_engine {
 	struct reqid_sel_tree reqid_by_sel;
 	struct reqid_num_tree reqid_by_num;
 	size_t ndirty;
-	bool settling;
+	bool stopped;			/* er_engine_shutdown() ran */
 };
 
 /* engine.c */

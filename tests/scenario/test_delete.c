@@ -90,6 +90,11 @@ test_shutdown_removes_everything(void **state)
 	h_send(h, "192.0.2.1", "198.51.100.3", 6, 1, 80);
 	h_fail(h, "private#198.51.100.3/32");
 	assert_int_equal(er_shunt_count(er_engine_shunts(h->e)), 1);
+	/* A negotiating instance whose hold retains a packet: on the way
+	 * out that packet must not trap again and leave a shunt behind. */
+	h_send(h, "192.0.2.1", "198.51.100.4", 6, 1, 80);
+	assert_int_equal(h_state(h, "private#198.51.100.4/32"),
+			 ER_RT_ROUTED_HOLD);
 	er_engine_shutdown(h->e);
 	h_step(h, "shutdown");
 	assert_int_equal(h_policies(h), 0);
