@@ -2321,6 +2321,27 @@ parser_resolve(struct parser *p)
 						  p->roff[i];
 }
 
+static int
+conn_ptr_cmp(const void *a, const void *b)
+{
+	const struct er_conn_config *const *x = a, *const *y = b;
+
+	return strcmp((*x)->name, (*y)->name);
+}
+
+/* @cfg's connections by name; NULL when memory runs out. */
+static const struct er_conn_config **
+conns_sorted(const struct config *cfg, size_t n)
+{
+	const struct er_conn_config **v = calloc(n + 1, sizeof(*v));
+
+	for (size_t i = 0; v != NULL && i < n; i++)
+		v[i] = &cfg->conns[i];
+	if (v != NULL)
+		qsort(v, n, sizeof(*v), conn_ptr_cmp);
+	return v;
+}
+
 /* ------------------------------------------------------------------ */
 /* Entry points                                                       */
 /* ------------------------------------------------------------------ */
@@ -2368,6 +2389,10 @@ parser_finish(struct parser *p, struct config **out)
 
 	if (!p->nomem)
 		parser_resolve(p);
+	if (!p->nomem && !p->failed) {
+		p->cfg->by_name = conns_sorted(p->cfg, p->cfg->nconns);
+		p->nomem = p->cfg->by_name == NULL;
+	}
 	if (p->nomem)
 		goto out;
 	ret = -EINVAL;
@@ -2425,8 +2450,28 @@ config_free(struct config *cfg)
 	if (cfg != NULL) {
 		free(cfg->conns);
 		free(cfg->prefixes);
+		free(cfg->by_name);
 	}
 	free(cfg);
+}
+
+static int
+conn_name_key_cmp(const void *key, const void *elem)
+{
+	const struct er_conn_config *const *c = elem;
+
+	return strcmp(key, (*c)->name);
+}
+
+const struct er_conn_config *
+config_conn_lookup(const struct config *cfg, const char *name)
+{
+	const struct er_conn_config *const *found = NULL;
+
+	if (cfg != NULL && cfg->by_name != NULL)
+		found = bsearch(name, cfg->by_name, cfg->nconns,
+				sizeof(*cfg->by_name), conn_name_key_cmp);
+	return found != NULL ? *found : NULL;
 }
 
 void
@@ -2489,27 +2534,6 @@ setup_equal(const struct config_setup *a, const struct config_setup *b)
 	       a->xfrm_lifetime == b->xfrm_lifetime &&
 	       a->keep_policies == b->keep_policies &&
 	       a->uniqueids == b->uniqueids;
-}
-
-static int
-conn_ptr_cmp(const void *a, const void *b)
-{
-	const struct er_conn_config *const *x = a, *const *y = b;
-
-	return strcmp((*x)->name, (*y)->name);
-}
-
-/* @cfg's connections by name; NULL (and -ENOMEM) if memory runs out. */
-static const struct er_conn_config **
-conns_sorted(const struct config *cfg, size_t n)
-{
-	const struct er_conn_config **v = calloc(n + 1, sizeof(*v));
-
-	for (size_t i = 0; v != NULL && i < n; i++)
-		v[i] = &cfg->conns[i];
-	if (v != NULL)
-		qsort(v, n, sizeof(*v), conn_ptr_cmp);
-	return v;
 }
 
 int

@@ -65,6 +65,8 @@ struct config {
 	/* The remote prefixes the conns point into; owned here. */
 	struct er_prefix *prefixes;
 	size_t nprefixes;
+	/* The conns sorted by name, for config_conn_lookup(). */
+	const struct er_conn_config **by_name;
 };
 
 /* Every message of one failed read. */
@@ -129,6 +131,14 @@ int config_parse_buffer(const char *name, const char *buf, size_t len,
  * config_free - free a configuration; accepts NULL
  */
 void config_free(struct config *cfg);
+
+/**
+ * config_conn_lookup - a connection by name, in O(log n)
+ *
+ * Return: a pointer into @cfg, or NULL when it has no such connection.
+ */
+const struct er_conn_config *config_conn_lookup(const struct config *cfg,
+						const char *name);
 
 /**
  * config_setup_init - the defaults of config setup

@@ -1890,6 +1890,27 @@ test_config_diff_sees_every_field(void **state)
 }
 
 static void
+test_config_conn_lookup_by_name(void **state)
+{
+	struct config *cfg = parse_ok("conn %default\n\tleft=192.0.2.1\n"
+				      "\tauto=add\n"
+				      "conn z\n\tright=198.51.100.1\n"
+				      "conn a\n\tright=198.51.100.2\n"
+				      "conn m\n\tright=198.51.100.3\n"
+				      "\tleftsubnet={10.1.0.0/16 10.2.0.0/16}"
+				      "\n");
+
+	(void)state;
+	assert_ptr_equal(config_conn_lookup(cfg, "z"), &cfg->conns[0]);
+	assert_ptr_equal(config_conn_lookup(cfg, "a"), &cfg->conns[1]);
+	assert_ptr_equal(config_conn_lookup(cfg, "m/2x1"), &cfg->conns[3]);
+	assert_null(config_conn_lookup(cfg, "m"));
+	assert_null(config_conn_lookup(cfg, ""));
+	assert_null(config_conn_lookup(NULL, "a"));
+	config_free(cfg);
+}
+
+static void
 test_config_bad_reload_changes_nothing(void **state)
 {
 	char *dir = tmpdir_new();
@@ -2016,6 +2037,7 @@ main(void)
 		cmocka_unit_test(test_config_many_conns_read_in_linear_time),
 		cmocka_unit_test(test_config_diff_names_added_removed_changed),
 		cmocka_unit_test(test_config_diff_sees_every_field),
+		cmocka_unit_test(test_config_conn_lookup_by_name),
 		cmocka_unit_test(test_config_bad_reload_changes_nothing),
 		cmocka_unit_test(test_config_example_loads),
 	};
