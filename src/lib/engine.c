@@ -932,6 +932,34 @@ group_link(struct er_engine *e, struct sa_group *g)
 	RB_INSERT(group_tree, &e->groups, g);
 }
 
+/* Is the negotiator's answer well formed?  A bad answer is refused and
+ * the negotiation stays pending, so the negotiator can answer again. */
+static int
+spec_check(const struct conn *c, const struct er_sa_group_spec *spec,
+	   struct er_err *err)
+{
+	if (spec->proto != 0 && spec->proto != IPPROTO_ESP &&
+	    spec->proto != IPPROTO_AH)
+		return er_err_set(err, -EINVAL,
+				  "%s: SA group protocol must be esp or ah",
+				  c->cfg.name);
+	if (spec->spi_out < ER_SPI_MIN)
+		return er_err_set(err, -EINVAL,
+				  "%s: outbound SPI 0x%x is below 0x100",
+				  c->cfg.name, spec->spi_out);
+	if (spec->spi_in != 0 && spec->spi_in < ER_SPI_MIN)
+		return er_err_set(err, -EINVAL,
+				  "%s: inbound SPI 0x%x is below 0x100",
+				  c->cfg.name, spec->spi_in);
+	if (spec->keys_in.enc_key_len > ER_SA_KEY_MAX ||
+	    spec->keys_in.integ_key_len > ER_SA_KEY_MAX ||
+	    spec->keys_out.enc_key_len > ER_SA_KEY_MAX ||
+	    spec->keys_out.integ_key_len > ER_SA_KEY_MAX)
+		return er_err_set(err, -EINVAL, "%s: key too long",
+				  c->cfg.name);
+	return 0;
+}
+
 /* Install an SA group's two SAs; the policies follow in the state
  * machine.  Return: 0 or -errno, with nothing left behind on failure. */
 static int
@@ -945,20 +973,9 @@ group_install(struct er_engine *e, struct conn *c,
 	uint32_t spi_in = spec->spi_in ? spec->spi_in : reserved;
 	int ret;
 
-	if (proto != IPPROTO_ESP && proto != IPPROTO_AH)
-		return er_err_set(err, -EINVAL,
-				  "%s: SA group protocol must be esp or ah",
-				  c->cfg.name);
-	if (spec->spi_out < ER_SPI_MIN)
-		return er_err_set(err, -EINVAL,
-				  "%s: outbound SPI 0x%x is below 0x100",
-				  c->cfg.name, spec->spi_out);
-	if (spec->keys_in.enc_key_len > ER_SA_KEY_MAX ||
-	    spec->keys_in.integ_key_len > ER_SA_KEY_MAX ||
-	    spec->keys_out.enc_key_len > ER_SA_KEY_MAX ||
-	    spec->keys_out.integ_key_len > ER_SA_KEY_MAX)
-		return er_err_set(err, -EINVAL, "%s: key too long",
-				  c->cfg.name);
+	ret = spec_check(c, spec, err);
+	if (ret < 0)
+		return ret;
 	if (spi_in == 0) {
 		ret = spi_reserve(e, c, &spi_in);
 		if (ret < 0)
@@ -1732,6 +1749,9 @@ er_engine_negotiated(struct er_engine *e, uint64_t id,
 				  "no negotiation %llu (finished, cancelled "
 				  "or never started)", (unsigned long long)id);
 	c = n->c;
+	ret = spec_check(c, spec, err);
+	if (ret < 0)
+		return ret;
 	ret = group_install(e, c, spec, n->spi_in, &g, err);
 	if (ret < 0) {
 		char why[ER_ERR_MSG_MAX];

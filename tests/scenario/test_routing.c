@@ -236,6 +236,39 @@ test_acquire_without_connection_leaves_bare_pass(void **state)
 	h_free(h);
 }
 
+static void
+test_sim_default_drop_and_hold_retains_newest(void **state)
+{
+	struct h_opts o = {.default_drop = true};
+	struct h *h = h_new(&o);
+	struct er_sim_stats st;
+
+	(void)state;
+	/* XFRM's default-block: no policy, no passage. */
+	assert_int_equal(h_send(h, "10.1.0.1", "10.2.0.1", 1, 0, 0).verdict,
+			 ER_ACTION_DROP);
+	net_to_net(h, "west");
+	er_engine_route(h->e, "west", NULL);
+	h_step(h, "route");
+	h_send(h, "10.1.0.1", "10.2.0.1", IPPROTO_UDP, 1, 53);
+	/* Three more while negotiating: each replaces the retained one. */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(h_send(h, "10.1.0.1", "10.2.0.1",
+					IPPROTO_UDP, 1, 53)
+					 .verdict,
+				 ER_ACTION_HOLD);
+	er_sim_stats(h->sim, &st);
+	/* The trapped packet, moved from the narrow hold onto the broad
+	 * one, was held too. */
+	assert_int_equal(st.held, 4);
+	assert_int_equal(st.retained_dropped, 3);
+	h_ok(h, "west");
+	er_sim_stats(h->sim, &st);
+	/* Only the newest goes out when the hold is replaced. */
+	assert_int_equal(st.released_ipsec, 1);
+	h_free(h);
+}
+
 int
 main(void)
 {
@@ -246,6 +279,7 @@ main(void)
 		cmocka_unit_test(test_ike_traffic_bypasses_traps),
 		cmocka_unit_test(test_acquire_towards_ourselves_refused),
 		cmocka_unit_test(test_acquire_without_connection_leaves_bare_pass),
+		cmocka_unit_test(test_sim_default_drop_and_hold_retains_newest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
