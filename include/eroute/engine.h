@@ -282,6 +282,18 @@ uint64_t er_engine_oldest_negotiation(const struct er_engine *e,
 				      const char *name);
 
 /**
+ * er_engine_rescan - find acquires whose events were lost (the event socket
+ *	overflowed) among what the kernel holds, and handle each as if its
+ *	ACQUIRE had arrived; a flow already being handled is absorbed, so
+ *	this is safe to run at any time.  Also drop bare pass shunts no
+ *	packet used for @patience seconds (0: keep them to their expiry).
+ *
+ * Return: how many acquires were fed, or -errno.
+ */
+int er_engine_rescan(struct er_engine *e, uint64_t patience,
+		     struct er_err *err);
+
+/**
  * er_engine_tick - let time pass to @now: expire bare and failure shunts,
  *	revive auto=start connections, retry failed kernel operations
  */

@@ -60,6 +60,7 @@ struct er_kernel_event {
 const char *er_kevent_name(enum er_kevent_type type);
 
 typedef int er_kernel_policy_cb(void *ctx, const struct er_policy *pol);
+typedef int er_kernel_event_cb(void *ctx, const struct er_kernel_event *ev);
 typedef int er_kernel_sa_cb(void *ctx, const struct er_sa *sa);
 
 struct er_kernel_ops {
@@ -82,6 +83,10 @@ struct er_kernel_ops {
 	int (*sa_dump)(void *ctx, er_kernel_sa_cb *cb, void *cbctx,
 		       struct er_err *err);
 	int (*poll_event)(void *ctx, struct er_kernel_event *ev);
+	/* Optional: the acquires the kernel still holds (XFRM's larval
+	 * states, the sim's narrow holds), as ACQUIRE events. */
+	int (*acquire_dump)(void *ctx, er_kernel_event_cb *cb, void *cbctx,
+			    struct er_err *err);
 };
 
 struct er_kernel {
@@ -135,6 +140,15 @@ int er_kernel_policy_dump(const struct er_kernel *k, er_kernel_policy_cb *cb,
 			  void *cbctx, struct er_err *err);
 int er_kernel_sa_dump(const struct er_kernel *k, er_kernel_sa_cb *cb,
 		      void *cbctx, struct er_err *err);
+
+/**
+ * er_kernel_acquire_dump - every acquire the kernel holds, as an ACQUIRE
+ *	event: how acquires lost to an overflowing event socket are found
+ *	again (reference 001's orphaned holds).  -EOPNOTSUPP when the backend
+ *	cannot tell.
+ */
+int er_kernel_acquire_dump(const struct er_kernel *k, er_kernel_event_cb *cb,
+			   void *cbctx, struct er_err *err);
 
 /**
  * er_kernel_poll_event - take the next queued kernel event

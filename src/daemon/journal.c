@@ -470,6 +470,15 @@ j_poll_event(void *ctx, struct er_kernel_event *ev)
 	return ret;
 }
 
+static int
+j_acquire_dump(void *ctx, er_kernel_event_cb *cb, void *cbctx,
+	       struct er_err *err)
+{
+	struct journal *j = ctx;
+
+	return er_kernel_acquire_dump(&j->inner, cb, cbctx, err);
+}
+
 static struct er_kernel_ops journal_ops = {
 	.policy_add = j_policy_add,
 	.policy_replace = j_policy_replace,
@@ -481,6 +490,7 @@ static struct er_kernel_ops journal_ops = {
 	.policy_dump = j_policy_dump,
 	.sa_dump = j_sa_dump,
 	.poll_event = j_poll_event,
+	.acquire_dump = j_acquire_dump,
 };
 
 struct er_kernel

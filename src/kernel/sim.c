@@ -737,6 +737,37 @@ sim_poll_event(void *ctx, struct er_kernel_event *ev)
 	return 1;
 }
 
+/* The narrow holds a trap installed: each stands for an acquire, whether
+ * or not its event was read (or lost). */
+static int
+sim_acquire_dump(void *ctx, er_kernel_event_cb *cb, void *cbctx,
+		 struct er_err *err)
+{
+	struct er_sim *sim = ctx;
+	const struct er_policy *p;
+
+	(void)err;
+	for (p = er_spd_first(sim->spd, ER_DIR_OUT); p != NULL;
+	     p = er_spd_next(sim->spd, p)) {
+		struct er_kernel_event ev = {.type = ER_KEV_ACQUIRE};
+		int ret;
+
+		if (p->action != ER_ACTION_HOLD || p->owner != ER_OWNER_BARE ||
+		    !er_selector_is_host(&p->sel))
+			continue;
+		ev.sel = p->sel;
+		ev.dir = ER_DIR_OUT;
+		ev.reqid = p->reqid;
+		ev.pkt.src = p->sel.src.addr;
+		ev.pkt.dst = p->sel.dst.addr;
+		ev.pkt.proto = p->sel.proto;
+		ret = cb(cbctx, &ev);
+		if (ret != 0)
+			return ret;
+	}
+	return 0;
+}
+
 static const struct er_kernel_ops sim_ops = {
 	.name = "sim",
 	.policy_add = sim_policy_install,
@@ -749,6 +780,7 @@ static const struct er_kernel_ops sim_ops = {
 	.policy_dump = sim_policy_dump,
 	.sa_dump = sim_sa_dump,
 	.poll_event = sim_poll_event,
+	.acquire_dump = sim_acquire_dump,
 };
 
 /* ---- the operation log ------------------------------------------- */

@@ -1585,8 +1585,24 @@ on_acquire(struct er_engine *e, const struct er_kernel_event *ev,
 		return 0;
 	}
 	switch (c->rt) {
-	case ER_RT_PROSPECTIVE:
 	case ER_RT_TUNNEL:
+		/* Only the tunnel's own policy, finding its SA gone, calls
+		 * for a replacement; a stale or rescanned acquire (a larval
+		 * state that outlived its negotiation) does not. */
+		{
+			struct er_selector own;
+
+			er_conn_out_selector(&c->cfg, &c->remote_clients[0],
+					     &own);
+			if (er_addr_bits(ev->policy_sel.src.addr.family) == 0 ||
+			    !er_selector_equal(&ev->policy_sel, &own)) {
+				engine_log(e, ER_LOG_DEBUG, c,
+					   "acquire %s: already up", what);
+				break;
+			}
+		}
+		/* fall through */
+	case ER_RT_PROSPECTIVE:
 		engine_log(e, ER_LOG_INFO, c, "acquire %s", what);
 		conn_transition(e, c, CEV_ACQUIRE, NULL, err);
 		break;
@@ -2326,4 +2342,94 @@ er_engine_check(const struct er_engine *e, char *buf, size_t len)
 			     (unsigned long long)neg->id);
 	}
 	return 0;
+}
+
+/* ---- lost acquires and idle shunts -------------------------------- */
+
+struct rescan_ctx {
+	struct er_engine *e;
+	int fed;
+	struct er_kernel_event *evs;
+	size_t n, cap;
+	uint64_t patience;
+};
+
+static int
+collect_acquire(void *ctx, const struct er_kernel_event *ev)
+{
+	struct rescan_ctx *r = ctx;
+
+	if (ev->type != ER_KEV_ACQUIRE)
+		return 0;
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 64;
+		struct er_kernel_event *n = realloc(r->evs, cap * sizeof(*n));
+
+		if (n == NULL)
+			return -ENOMEM;
+		r->evs = n;
+		r->cap = cap;
+	}
+	r->evs[r->n++] = *ev;
+	return 0;
+}
+
+/* A bare pass shunt's last use as the kernel counts it. */
+static int
+idle_pass(void *ctx, const struct er_policy *pol)
+{
+	struct rescan_ctx *r = ctx;
+	struct er_engine *e = r->e;
+	const struct er_shunt *s;
+	uint64_t last;
+
+	if (pol->dir != ER_DIR_OUT || pol->action != ER_ACTION_PASS)
+		return 0;
+	s = er_shunt_get(e->shunts, &pol->sel);
+	if (s == NULL || s->action != ER_ACTION_PASS)
+		return 0;
+	last = pol->last_used > s->created ? pol->last_used : s->created;
+	if (e->now < last + r->patience)
+		return 0;
+	return collect_acquire(r, &(struct er_kernel_event){
+					  .type = ER_KEV_ACQUIRE,
+					  .sel = pol->sel});
+}
+
+int
+er_engine_rescan(struct er_engine *e, uint64_t patience, struct er_err *err)
+{
+	struct rescan_ctx r = {.e = e, .patience = patience};
+	int ret;
+
+	if (e->stopped)
+		return 0;
+	ret = er_kernel_acquire_dump(&e->cfg.kernel, collect_acquire, &r, err);
+	if (ret < 0 && ret != -EOPNOTSUPP) {
+		free(r.evs);
+		return ret;
+	}
+	/* Collected first, fed after: the dump must not see the changes. */
+	for (size_t i = 0; i < r.n; i++) {
+		if (er_engine_kernel_event(e, &r.evs[i], NULL) == 0)
+			r.fed++;
+	}
+	if (r.n > 0)
+		engine_log(e, ER_LOG_INFO, NULL,
+			   "rescan: %zu acquires found in the kernel", r.n);
+	r.n = 0;
+	/* Reference 001's SHUNT_PATIENCE: an unused bare pass shunt goes
+	 * before its lifetime ends. */
+	if (patience != 0 && er_shunt_count(e->shunts) > 0 &&
+	    er_kernel_policy_dump(&e->cfg.kernel, idle_pass, &r, NULL) == 0) {
+		for (size_t i = 0; i < r.n; i++)
+			bare_remove(e, &r.evs[i].sel);
+		if (r.n > 0)
+			engine_log(e, ER_LOG_INFO, NULL,
+				   "rescan: %zu idle bare pass shunts removed",
+				   r.n);
+	}
+	free(r.evs);
+	engine_settle(e);
+	return r.fed;
 }

@@ -107,3 +107,13 @@ er_kernel_poll_event(const struct er_kernel *k, struct er_kernel_event *ev)
 		return 0;
 	return k->ops->poll_event(k->ctx, ev);
 }
+
+int
+er_kernel_acquire_dump(const struct er_kernel *k, er_kernel_event_cb *cb,
+		       void *cbctx, struct er_err *err)
+{
+	if (k->ops->acquire_dump == NULL)
+		return er_err_set(err, -EOPNOTSUPP, "%s: no acquire dump",
+				  k->ops->name);
+	return k->ops->acquire_dump(k->ctx, cb, cbctx, err);
+}
