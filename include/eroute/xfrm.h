@@ -41,7 +41,6 @@
 
 /* Defaults for the zero values of struct er_xfrm_config. */
 #define ER_XFRM_RCVBUF_DEFAULT (8u << 20)	/* event socket, bytes */
-#define ER_XFRM_LIFETIME_SLACK_DEFAULT 30u	/* seconds */
 
 /* The ICMPv6 ND bypass: NS and NA, each out, in and fwd. */
 #define ER_XFRM_ND_BYPASS_COUNT 6
@@ -67,10 +66,10 @@ struct er_xfrm_config {
 	uint32_t rcvbuf;		/* event socket receive buffer, bytes */
 	uint32_t reqid_base;		/* eroute's reqids; ER_REQID_BASE */
 	uint32_t reqid_count;		/* ER_REQID_COUNT */
-	uint32_t lifetime_slack;	/* seconds added to a policy lifetime
-					   in the kernel (a shunt outlives its
-					   timer by this much, a crashed
-					   daemon never forever) */
+	uint32_t lifetime_slack;	/* seconds added to every policy
+					   lifetime in the kernel; none by
+					   default: the engine's shunt
+					   lifetimes carry their margin */
 	bool no_events;			/* open no multicast socket */
 	bool no_nd_bypass;		/* install no ICMPv6 ND bypass */
 	bool no_auto_thresholds;	/* bulk installs keep the kernel's

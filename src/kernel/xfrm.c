@@ -190,13 +190,89 @@ out:
 	return ret;
 }
 
+struct policy_reply {
+	struct er_policy pol;
+	bool seen;
+};
+
+static int
+policy_reply_cb(struct er_xfrm *x, const struct nlmsghdr *nlh, size_t len,
+		void *data)
+{
+	struct policy_reply *r = data;
+
+	if (er_xfrm_policy_decode(&x->codec, nlh, len, &r->pol) == 0)
+		r->seen = true;
+	return 0;
+}
+
+/* The kernel's policy at (dir, selector).  Return: 0, -ENOENT, -errno. */
+static int
+policy_get(struct er_xfrm *x, enum er_dir dir, const struct er_selector *sel,
+	   struct er_policy *out)
+{
+	union {
+		struct nlmsghdr nlh;
+		uint8_t b[ER_XFRM_MSG_MAX];
+	} u;
+	struct policy_reply r;
+	char ext[EXT_MAX];
+	int ret;
+
+	r.seen = false;
+	ret = er_xfrm_policy_id_encode(u.b, sizeof(u), XFRM_MSG_GETPOLICY,
+				       next_seq(x), dir, sel, NULL);
+	if (ret < 0)
+		goto out;
+	ret = talk(x, x->req, u.b, policy_reply_cb, &r, ext);
+	if (ret == 0 && !r.seen)
+		ret = -ENOENT;
+	if (ret == 0)
+		*out = r.pol;
+out:
+	return ret;
+}
+
+/*
+ * XFRM has no hold of its own: the kernel's larval acquire state is what
+ * holds a trapped flow.  A hold without templates that replaces a policy
+ * with templates (the trap) keeps them, so the flows it covers meet the
+ * same acquire state and stay held silently, as under the trap; otherwise
+ * the codec gives it a transport ESP template with its reqid.
+ */
+static const struct er_policy *
+hold_shape(struct er_xfrm *x, const struct er_policy *pol,
+	   struct er_policy *copy)
+{
+	const struct er_policy *ret = pol;
+	struct er_policy cur;
+	unsigned i;
+
+	memset(&cur, 0, sizeof(cur));
+	if (pol->action != ER_ACTION_HOLD || pol->ntmpl != 0 ||
+	    policy_get(x, pol->dir, &pol->sel, &cur) < 0 || cur.ntmpl == 0)
+		goto out;
+	*copy = *pol;
+	copy->ntmpl = cur.ntmpl;
+	for (i = 0; i < cur.ntmpl; i++) {
+		copy->tmpl[i] = cur.tmpl[i];
+		if (pol->reqid != 0)
+			copy->tmpl[i].reqid = pol->reqid;
+	}
+	ret = copy;
+out:
+	return ret;
+}
+
 /* Add, or update when the identity is there: both ops are this. */
 static int
-policy_install(struct er_xfrm *x, const struct er_policy *pol,
+policy_install(struct er_xfrm *x, const struct er_policy *want,
 	       struct er_err *errp)
 {
 	char name[ER_SELECTOR_STRLEN + 32], ext[EXT_MAX];
 	struct er_err local = {0}, *err = errp != NULL ? errp : &local;
+	struct er_policy copy;
+	const struct er_policy *pol = hold_shape(x, want, &copy);
 	bool asked;
 	int ret;
 
@@ -309,9 +385,10 @@ sa_failed(struct er_xfrm *x, const struct er_sa *sa, int code,
 			   strerror(-code), ext[0] != '\0' ? ": " : "", ext);
 		xlog(x, x->noxfrm_logged ? LOG_DEBUG : LOG_ERR,
 		     "xfrm: %s: this kernel refuses IPsec SAs of this "
-		     "protocol (%s); eroute keeps the hold policies in place, "
-		     "so traffic stays blocked rather than going out in the "
-		     "clear", name, ext[0] != '\0' ? ext : strerror(-code));
+		     "protocol (%s); no policy is touched: a hold stays a "
+		     "hold, so the traffic stays blocked rather than going "
+		     "out in the clear", name,
+		     ext[0] != '\0' ? ext : strerror(-code));
 		x->noxfrm_logged = true;
 	} else {
 		report(err, code, name, ext);

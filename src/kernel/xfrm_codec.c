@@ -38,8 +38,7 @@ er_xfrm_codec_init(struct er_xfrm_codec *c, uint32_t reqid_base,
 {
 	c->reqid_base = reqid_base ? reqid_base : ER_REQID_BASE;
 	c->reqid_count = reqid_count ? reqid_count : ER_REQID_COUNT;
-	c->lifetime_slack =
-		lifetime_slack ? lifetime_slack : ER_XFRM_LIFETIME_SLACK_DEFAULT;
+	c->lifetime_slack = lifetime_slack;
 }
 
 bool

@@ -59,7 +59,8 @@ struct er_xfrm_codec {
 };
 
 /**
- * er_xfrm_codec_init - fill in the defaults for zero values
+ * er_xfrm_codec_init - the reqid range (zeros: ER_REQID_BASE and
+ *	ER_REQID_COUNT) and the lifetime slack (0: none)
  */
 void er_xfrm_codec_init(struct er_xfrm_codec *c, uint32_t reqid_base,
 			uint32_t reqid_count, uint32_t lifetime_slack);

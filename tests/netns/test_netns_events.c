@@ -217,6 +217,52 @@ test_acquire_tunnel_trap(void **state)
 		       40002, 500, "192.0.2.2");
 }
 
+/*
+ * XFRM has no hold: the kernel's acquire state holds a trapped flow.  A
+ * hold that replaces a tunnel trap keeps the trap's template, so further
+ * flows meet the same acquire state and raise no new ACQUIRE; a hold with
+ * nothing to replace gets a transport template with its reqid.
+ */
+static void
+test_hold_keeps_the_trap_template(void **state)
+{
+	struct fixture *f = *state;
+	struct er_policy p;
+	struct er_kernel_event ev;
+	struct er_err err = {0};
+	char *out;
+
+	trap_add(f, "10.9.0.0/24", "10.9.128.0/17", ER_REQID_BASE + 24,
+		 "192.0.2.1", "192.0.2.2");
+	udp_send("10.9.0.1", 40003, "10.9.200.1", 500);
+	assert_int_equal(netns_wait_event(f->x, ER_KEV_ACQUIRE, &ev, 3000,
+					  NULL),
+			 1);
+	memset(&p, 0, sizeof(p));
+	netns_selector(&p.sel, "10.9.0.0/24", "10.9.128.0/17", 0, NULL, NULL);
+	p.action = ER_ACTION_HOLD;
+	p.reqid = ER_REQID_BASE + 24;
+	p.priority = er_priority_default(&p.sel, ER_PRIO_CONN);
+	p.owner = 1;
+	assert_int_equal(er_kernel_policy_replace(&f->k, &p, &err),
+			 ER_KERNEL_UPDATED);
+	out = netns_out("ip xfrm policy list dir out src 10.9.0.0/24");
+	assert_non_null(strstr(out, "tmpl src 192.0.2.1 dst 192.0.2.2"));
+	assert_non_null(strstr(out, "mode tunnel"));
+	free(out);
+	udp_send("10.9.0.1", 40004, "10.9.201.1", 501);
+	assert_int_equal(netns_wait_event(f->x, ER_KEV_ACQUIRE, &ev, 500,
+					  NULL),
+			 0);
+	/* a hold of its own */
+	netns_selector(&p.sel, "10.9.0.1/32", "10.9.3.3/32", IPPROTO_UDP, NULL,
+		       NULL);
+	assert_int_equal(er_kernel_policy_add(&f->k, &p, &err), 0);
+	out = netns_out("ip xfrm policy list dir out src 10.9.0.1/32");
+	assert_non_null(strstr(out, "mode transport"));
+	free(out);
+}
+
 /* A shunt's kernel lifetime is its own plus the slack (here 1 s). */
 static void
 test_policy_hard_lifetime_polexpire(void **state)
@@ -439,6 +485,8 @@ main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_acquire_tunnel_trap, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_hold_keeps_the_trap_template, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_policy_hard_lifetime_polexpire, setup_short_slack,
 			teardown),
