@@ -84,8 +84,8 @@ struct er_xfrm_config {
 struct er_xfrm_stats {
 	uint64_t events;	/* kernel events returned */
 	uint64_t malformed;	/* messages rejected by the codec */
-	uint64_t unsupported;	/* well-formed objects eroute cannot show */
-	uint64_t own;		/* notifications of our own changes, skipped */
+	uint64_t unsupported;	/* well-formed, but nothing eroute shows */
+	uint64_t own;		/* notifications of our own changes */
 	uint64_t lost;		/* ENOBUFS seen on the event socket */
 };
 
@@ -178,9 +178,9 @@ void er_xfrm_thresholds_choose(const struct er_policy *pols, size_t n,
  * @results: optional, @n entries: 0 added, ER_KERNEL_UPDATED, or -errno
  * @err: the first failure, named
  *
- * Unless the configuration says otherwise, first sets the SPD hash
- * thresholds chosen for @pols (er_xfrm_thresholds_choose()) or fixed by
- * the configuration.  Messages go to the kernel in batches with one
+ * First sets the SPD hash thresholds fixed by the configuration or, for
+ * 1024 policies or more, chosen for @pols (er_xfrm_thresholds_choose()),
+ * unless no_auto_thresholds.  Messages go to the kernel in batches with one
  * acknowledgement per batch; those that meet EEXIST are sent again as
  * updates.  Return: 0 when every policy is in, else the first -errno.
  */

@@ -36,6 +36,8 @@
 				   errors */
 #define BATCH_LIMIT (32u << 10)	/* bytes of requests per sendmsg */
 #define EXT_MAX 256		/* the kernel's extended-ACK text */
+#define BULK_CHOOSE_MIN 1024	/* fewer policies: inexact inserts are
+				   cheap, leave the thresholds alone */
 
 struct er_xfrm {
 	struct mnl_socket *req;
@@ -619,19 +621,10 @@ xfrm_sa_dump(void *ctx, er_kernel_sa_cb *cb, void *cbctx, struct er_err *err)
 static bool
 is_change_notification(uint16_t type)
 {
-	switch (type) {
-	case XFRM_MSG_NEWPOLICY:
-	case XFRM_MSG_UPDPOLICY:
-	case XFRM_MSG_DELPOLICY:
-	case XFRM_MSG_FLUSHPOLICY:
-	case XFRM_MSG_NEWSA:
-	case XFRM_MSG_UPDSA:
-	case XFRM_MSG_DELSA:
-	case XFRM_MSG_FLUSHSA:
-		return true;
-	default:
-		return false;
-	}
+	return type == XFRM_MSG_NEWPOLICY || type == XFRM_MSG_UPDPOLICY ||
+	       type == XFRM_MSG_DELPOLICY || type == XFRM_MSG_FLUSHPOLICY ||
+	       type == XFRM_MSG_NEWSA || type == XFRM_MSG_UPDSA ||
+	       type == XFRM_MSG_DELSA || type == XFRM_MSG_FLUSHSA;
 }
 
 /* Decode the next message already read; 1 with @ev, 0 when none left. */
@@ -716,12 +709,18 @@ out:
 /* ------------------------------------------------------------------ */
 /* Larval acquires                                                     */
 
+/* What the larval dump needs of an out policy with a reqid. */
+struct trap {
+	struct er_selector sel;
+	uint32_t priority;
+	uint32_t reqid[ER_TMPL_MAX + 1];
+};
+
 struct larval_walk {
 	struct er_kernel_event *ev;
 	size_t n, cap;
-	struct er_policy *traps;	/* out policies with a reqid */
+	struct trap *traps;
 	size_t ntraps, trapcap;
-	int error;
 };
 
 static int
@@ -764,6 +763,8 @@ static int
 larval_policy_cb(void *ctx, const struct er_policy *pol)
 {
 	struct larval_walk *w = ctx;
+	struct trap *t;
+	unsigned i;
 	int ret = 0;
 
 	if (pol->dir != ER_DIR_OUT || pol->reqid == 0)
@@ -772,19 +773,25 @@ larval_policy_cb(void *ctx, const struct er_policy *pol)
 		   sizeof(*w->traps));
 	if (ret < 0)
 		goto out;
-	w->traps[w->ntraps++] = *pol;
+	t = &w->traps[w->ntraps++];
+	memset(t, 0, sizeof(*t));
+	t->sel = pol->sel;
+	t->priority = pol->priority;
+	t->reqid[0] = pol->reqid;
+	for (i = 0; i < pol->ntmpl; i++)
+		t->reqid[i + 1] = pol->tmpl[i].reqid;
 out:
 	return ret;
 }
 
 static bool
-policy_has_reqid(const struct er_policy *pol, uint32_t reqid)
+trap_has_reqid(const struct trap *t, uint32_t reqid)
 {
-	bool ret = pol->reqid == reqid;
+	bool ret = false;
 	unsigned i;
 
-	for (i = 0; i < pol->ntmpl && !ret; i++)
-		ret = pol->tmpl[i].reqid == reqid;
+	for (i = 0; i < ER_TMPL_MAX + 1 && !ret; i++)
+		ret = reqid != 0 && t->reqid[i] == reqid;
 	return ret;
 }
 
@@ -793,7 +800,7 @@ er_xfrm_larval_dump(struct er_xfrm *x, er_xfrm_acquire_cb *cb, void *ctx,
 		    struct er_err *err)
 {
 	struct larval_walk w;
-	const struct er_policy *best;
+	const struct trap *best;
 	size_t i, j;
 	int ret;
 
@@ -807,8 +814,9 @@ er_xfrm_larval_dump(struct er_xfrm *x, er_xfrm_acquire_cb *cb, void *ctx,
 	for (i = 0; i < w.n && ret == 0; i++) {
 		best = NULL;
 		for (j = 0; j < w.ntraps; j++) {
-			if (policy_has_reqid(&w.traps[j], w.ev[i].reqid) &&
-			    er_selector_matches(&w.traps[j].sel, &w.ev[i].pkt) &&
+			if (trap_has_reqid(&w.traps[j], w.ev[i].reqid) &&
+			    er_selector_matches(&w.traps[j].sel,
+						&w.ev[i].pkt) &&
 			    (best == NULL ||
 			     w.traps[j].priority < best->priority))
 				best = &w.traps[j];
@@ -1068,7 +1076,8 @@ er_xfrm_policy_install_bulk(struct er_xfrm *x, const struct er_policy *pols,
 			goto out;
 		}
 	}
-	if (!x->cfg.no_auto_thresholds) {
+	if (!x->cfg.no_auto_thresholds &&
+	    (x->cfg.thresholds != NULL || n >= BULK_CHOOSE_MIN)) {
 		if (x->cfg.thresholds != NULL)
 			want = x->fixed;
 		else
@@ -1258,6 +1267,9 @@ er_xfrm_new(const struct er_xfrm_config *cfg, struct er_err *err)
 	sock_rcvbuf(x->req, REQ_RCVBUF);
 	/* Every XFRM request needs CAP_NET_ADMIN, even a read: ask now. */
 	ret = er_xfrm_thresholds_get(x, &t, err);
+	if (ret == -EPERM)
+		er_err_set(err, ret, "xfrm: %s: XFRM needs CAP_NET_ADMIN",
+			   strerror(-ret));
 	if (ret < 0)
 		goto out;
 	if (!x->cfg.no_events) {

@@ -234,7 +234,8 @@ sel_to_xfrm(struct xfrm_selector *xs, const struct er_selector *sel,
 	if (!proto_has_xfrm_ports(sel->proto)) {
 		if (!er_port_range_is_any(&sel->sport) ||
 		    !er_port_range_is_any(&sel->dport)) {
-			er_err_set(err, ret, "%s: ports on a protocol without ports",
+			er_err_set(err, ret,
+				   "%s: ports on a protocol without ports",
 				   name);
 			goto out;
 		}
@@ -559,7 +560,8 @@ alg_name_from_kernel(char *out, size_t len, const char *kernel,
 	size_t i;
 
 	for (i = 0; i < NELEM(algs); i++) {
-		if (algs[i].kind == kind && strcmp(algs[i].kernel, kernel) == 0 &&
+		if (algs[i].kind == kind &&
+		    strcmp(algs[i].kernel, kernel) == 0 &&
 		    (kind == ALG_ENC || kind == ALG_COMP ||
 		     algs[i].bits == bits)) {
 			name = algs[i].name;
@@ -579,7 +581,8 @@ alg_resolve(const char *name, enum alg_kind want, const char **kernel,
 	int ret = -EINVAL;
 
 	if (a != NULL) {
-		if (a->kind != want && !(want == ALG_ENC && a->kind == ALG_AEAD))
+		if (a->kind != want &&
+		    !(want == ALG_ENC && a->kind == ALG_AEAD))
 			goto out;
 		*kernel = a->kernel;
 		*kind = a->kind;
@@ -634,14 +637,16 @@ alg_put(struct nlmsghdr *nlh, size_t buflen, enum alg_kind kind,
 	case ALG_AEAD:
 		type = XFRMA_ALG_AEAD;
 		fixed = sizeof(u.aead);
-		snprintf(u.aead.alg_name, sizeof(u.aead.alg_name), "%s", kernel);
+		snprintf(u.aead.alg_name, sizeof(u.aead.alg_name), "%s",
+			 kernel);
 		u.aead.alg_key_len = (unsigned)keylen * 8;
 		u.aead.alg_icv_len = bits;
 		break;
 	case ALG_INTEG:
 		type = XFRMA_ALG_AUTH_TRUNC;
 		fixed = sizeof(u.auth);
-		snprintf(u.auth.alg_name, sizeof(u.auth.alg_name), "%s", kernel);
+		snprintf(u.auth.alg_name, sizeof(u.auth.alg_name), "%s",
+			 kernel);
 		u.auth.alg_key_len = (unsigned)keylen * 8;
 		u.auth.alg_trunc_len = bits;
 		break;
@@ -940,18 +945,15 @@ out:
 static bool
 shape_matches(enum er_action action, uint8_t xaction, unsigned ntmpl)
 {
-	switch (action) {
-	case ER_ACTION_PASS:
-		return xaction == XFRM_POLICY_ALLOW && ntmpl == 0;
-	case ER_ACTION_DROP:
-	case ER_ACTION_REJECT:
-		return xaction == XFRM_POLICY_BLOCK;
-	case ER_ACTION_TRAP:
-	case ER_ACTION_HOLD:
-	case ER_ACTION_IPSEC:
-	default:
-		return xaction == XFRM_POLICY_ALLOW && ntmpl > 0;
-	}
+	bool ret;
+
+	if (action == ER_ACTION_DROP || action == ER_ACTION_REJECT)
+		ret = xaction == XFRM_POLICY_BLOCK;
+	else if (action == ER_ACTION_PASS)
+		ret = xaction == XFRM_POLICY_ALLOW && ntmpl == 0;
+	else
+		ret = xaction == XFRM_POLICY_ALLOW && ntmpl > 0;
+	return ret;
 }
 
 static int
@@ -1027,9 +1029,10 @@ policy_from_info(const struct er_xfrm_codec *c,
 			pol->ntmpl = 0;
 		}
 	} else {
-		pol->action = pi->action == XFRM_POLICY_BLOCK ? ER_ACTION_DROP
-			      : n == 0			       ? ER_ACTION_PASS
-							       : ER_ACTION_IPSEC;
+		if (pi->action == XFRM_POLICY_BLOCK)
+			pol->action = ER_ACTION_DROP;
+		else
+			pol->action = n == 0 ? ER_ACTION_PASS : ER_ACTION_IPSEC;
 		ours = ours && tb[XFRMA_MARK] == NULL &&
 		       tb[XFRMA_IF_ID] == NULL && tb[XFRMA_SEC_CTX] == NULL;
 		pol->owner = ours ? ER_OWNER_BARE : ER_OWNER_FOREIGN;

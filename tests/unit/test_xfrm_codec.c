@@ -232,7 +232,8 @@ pcase_policy(const struct pcase *c, size_t idx, struct er_policy *p)
 	sel_make(&p->sel, c->src, c->dst, c->proto, c->sport, c->dport);
 	p->dir = c->dir;
 	p->action = c->action;
-	p->priority = er_priority_default(&p->sel, ER_PRIO_CONN) - (uint32_t)idx;
+	p->priority =
+		er_priority_default(&p->sel, ER_PRIO_CONN) - (uint32_t)idx;
 	if (c->action >= ER_ACTION_TRAP)
 		p->reqid = ER_REQID_BASE + 17 + (uint32_t)idx;
 	p->ntmpl = (uint8_t)c->ntmpl;
@@ -736,6 +737,7 @@ test_policy_unknown_attributes_skipped(void **state)
  * priority 1000, ipsec through an ESP tunnel 192.0.2.1 -> 192.0.2.2 with
  * reqid ER_REQID_BASE + 5, owner 3.
  */
+/* clang-format off */
 static const uint8_t golden_policy[] = {
 	/* struct nlmsghdr */
 	0xfc, 0x00, 0x00, 0x00,	/* nlmsg_len 252 = 16 + 168 + 4 + 64 */
@@ -798,15 +800,17 @@ static const uint8_t golden_policy[] = {
 	0xff, 0xff, 0xff, 0xff,	/* ealgos: any */
 	0xff, 0xff, 0xff, 0xff,	/* calgos: any */
 };
+/* clang-format on */
 
 /*
  * NEWSA, seq 2: esp.0x12345678@192.0.2.2 from 192.0.2.1, transport, reqid
  * ER_REQID_BASE + 5, no selector, soft 3000 s, hard 3600 s, aes-gcm-16
  * with a 20-byte key (16 + 4 of salt) 0x00..0x13.
  */
+/* clang-format off */
 static const uint8_t golden_sa[] = {
 	/* struct nlmsghdr */
-	0x50, 0x01, 0x00, 0x00,	/* nlmsg_len 336 = 16 + 224 + 4 + 72 + 20 */
+	0x50, 0x01, 0x00, 0x00,	/* len 336: 16+224+4+72+20 */
 	0x10, 0x00,		/* XFRM_MSG_NEWSA */
 	0x01, 0x00,		/* NLM_F_REQUEST */
 	0x02, 0x00, 0x00, 0x00,	/* seq 2 */
@@ -858,6 +862,7 @@ static const uint8_t golden_sa[] = {
 	0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, /* key */
 	0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13,
 };
+/* clang-format on */
 
 static void
 golden_policy_value(struct er_policy *p)
@@ -968,7 +973,7 @@ struct scase {
 	const char *sel_src, *sel_dst;
 	uint32_t reqid;
 	struct er_lifetime soft, hard;
-	const char *enc_out, *integ_out;	/* when decoded as another name */
+	const char *enc_out, *integ_out; /* when read back as another name */
 };
 
 #define S(d, s, pr, sp, mo, en, in, el, il)                               \
@@ -1649,6 +1654,15 @@ struct sample {
 	size_t fixed;	/* payload bytes before the attributes */
 };
 
+static void
+sample_init(struct sample *s, const char *name, enum decoder d, size_t fixed)
+{
+	memset(s, 0, sizeof(*s));
+	s->name = name;
+	s->d = d;
+	s->fixed = fixed;
+}
+
 static size_t
 samples_build(struct sample *s)
 {
@@ -1657,45 +1671,55 @@ samples_build(struct sample *s)
 	size_t n = 0, i;
 
 	golden_policy_value(&p);
-	s[n] = (struct sample){.name = "policy", .d = D_POLICY, .fixed = sizeof(struct xfrm_userpolicy_info)};
+	sample_init(&s[n], "policy", D_POLICY,
+		    sizeof(struct xfrm_userpolicy_info));
 	s[n].len = (size_t)er_xfrm_policy_encode(&codec, s[n].buf, BUF,
 						 XFRM_MSG_NEWPOLICY, 1, &p,
 						 NULL);
 	n++;
 	pcase_policy(&pcases[7], 7, &p);	/* three templates */
-	s[n] = (struct sample){.name = "policy-3tmpl", .d = D_POLICY, .fixed = sizeof(struct xfrm_userpolicy_info)};
+	sample_init(&s[n], "policy-3tmpl", D_POLICY,
+		    sizeof(struct xfrm_userpolicy_info));
 	s[n].len = (size_t)er_xfrm_policy_encode(&codec, s[n].buf, BUF,
 						 XFRM_MSG_UPDPOLICY, 1, &p,
 						 NULL);
 	n++;
 	for (i = 0; i < sizeof(scases) / sizeof(scases[0]); i++) {
 		scase_sa(&scases[i], &sa);
-		s[n] = (struct sample){.name = "sa", .d = D_SA, .fixed = sizeof(struct xfrm_usersa_info)};
+		sample_init(&s[n], "sa", D_SA,
+			    sizeof(struct xfrm_usersa_info));
 		s[n].len = (size_t)er_xfrm_sa_encode(&codec, s[n].buf, BUF,
 						     XFRM_MSG_NEWSA, 1, &sa,
 						     NULL);
 		n++;
 	}
-	s[n] = (struct sample){.name = "acquire", .d = D_EVENT, .fixed = sizeof(struct xfrm_user_acquire)};
+	sample_init(&s[n], "acquire", D_EVENT,
+		    sizeof(struct xfrm_user_acquire));
 	s[n].len = acquire_msg(s[n].buf);
 	n++;
-	s[n] = (struct sample){.name = "expire", .d = D_EVENT, .fixed = sizeof(struct xfrm_user_expire)};
+	sample_init(&s[n], "expire", D_EVENT,
+		    sizeof(struct xfrm_user_expire));
 	s[n].len = expire_msg(s[n].buf, true);
 	n++;
-	s[n] = (struct sample){.name = "polexpire", .d = D_EVENT, .fixed = sizeof(struct xfrm_user_polexpire)};
+	sample_init(&s[n], "polexpire", D_EVENT,
+		    sizeof(struct xfrm_user_polexpire));
 	s[n].len = polexpire_msg(s[n].buf, true);
 	n++;
-	s[n] = (struct sample){.name = "delpolicy", .d = D_EVENT, .fixed = sizeof(struct xfrm_userpolicy_id)};
+	sample_init(&s[n], "delpolicy", D_EVENT,
+		    sizeof(struct xfrm_userpolicy_id));
 	s[n].len = delpolicy_msg(s[n].buf);
 	n++;
-	s[n] = (struct sample){.name = "delsa", .d = D_SA, .fixed = sizeof(struct xfrm_usersa_id)};
+	sample_init(&s[n], "delsa", D_SA,
+		    sizeof(struct xfrm_usersa_id));
 	s[n].len = delsa_msg(s[n].buf);
 	n++;
 	/* the attributes follow the echoed request (64 bytes of payload) */
-	s[n] = (struct sample){.name = "ack", .d = D_ACK, .fixed = sizeof(struct nlmsgerr) + 64};
+	sample_init(&s[n], "ack", D_ACK,
+		    sizeof(struct nlmsgerr) + 64);
 	s[n].len = ack_msg(s[n].buf, -EEXIST, false, "File exists here");
 	n++;
-	s[n] = (struct sample){.name = "spdinfo", .d = D_SPD, .fixed = 4};
+	sample_init(&s[n], "spdinfo", D_SPD,
+		    4);
 	s[n].len = spdinfo_msg(s[n].buf);
 	n++;
 	for (i = 0; i < n; i++)
@@ -1788,7 +1812,8 @@ test_corrupted_attribute_headers(void **state)
 				if (bad_len[k] == 5 && a->nla_len <= 8)
 					continue;
 				w->nla_len = bad_len[k] == 5
-						     ? (uint16_t)(a->nla_len - 4)
+						     ? (uint16_t)(a->nla_len -
+								  4)
 						     : bad_len[k];
 				if (decode_any(s[i].d, copy, s[i].len) >= 0)
 					fail_msg("%s: attribute at %zu with "
@@ -1953,7 +1978,8 @@ main(void)
 		cmocka_unit_test(test_policy_marker_and_lifetime_fields),
 		cmocka_unit_test(test_marker_round_trip_and_rejects_others),
 		cmocka_unit_test(test_policy_ports_must_be_blocks),
-		cmocka_unit_test(test_policy_encode_refuses_what_xfrm_cannot_say),
+		cmocka_unit_test(
+			test_policy_encode_refuses_what_xfrm_cannot_say),
 		cmocka_unit_test(test_policy_id_encode),
 		cmocka_unit_test(test_policy_owner_classification),
 		cmocka_unit_test(test_policy_unsupported_kinds),
