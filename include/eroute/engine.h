@@ -338,6 +338,48 @@ const char *er_engine_conn_name(const struct er_engine *e, uint32_t id);
 int er_engine_reqid_reserve(struct er_engine *e, const struct er_selector *sel,
 			    uint32_t reqid);
 
+/*
+ * Restart (reference 004).  A restarted daemon finds its previous run's
+ * policies and SAs still in the kernel.  Between er_engine_adopt_begin()
+ * and er_engine_adopt_finish() the engine reads what the kernel holds and
+ * takes the connections as usual, but makes no kernel call; then, in the
+ * manner of BIRD's kernel sync, it sorts every kernel object into adopted
+ * (wanted and as it is: nothing done, no window), updated (wanted but
+ * different: replaced in place), added (wanted and missing), deleted (ours
+ * and no longer wanted) and foreign (another daemon's: left alone).  SAs
+ * of a connection are adopted as its SA groups, so that their expiry
+ * starts a rekey; reqids found in the kernel are kept.
+ */
+struct er_adopt_stats {
+	size_t adopted, updated, added, deleted, foreign;
+	size_t sa_adopted, sa_deleted, larval_deleted;
+};
+
+/* Is a policy found in the kernel eroute's?  The default answer is "yes
+ * unless the backend says ER_OWNER_FOREIGN". */
+typedef bool er_engine_ours_cb(void *ctx, const struct er_policy *pol);
+
+/**
+ * er_engine_adopt_begin - dump the kernel into the engine's view
+ * @ours: optional ownership test (the daemon's journal), else the
+ *	backend's owner field decides
+ */
+int er_engine_adopt_begin(struct er_engine *e, er_engine_ours_cb *ours,
+			  void *ctx, struct er_err *err);
+
+/**
+ * er_engine_adopt_finish - reconcile: see above; @stats may be NULL
+ */
+int er_engine_adopt_finish(struct er_engine *e, struct er_adopt_stats *stats,
+			   struct er_err *err);
+
+/**
+ * er_engine_foreign_note - another daemon added (@present) or removed a
+ *	policy: eroute will not route a connection over it
+ */
+void er_engine_foreign_note(struct er_engine *e, enum er_dir dir,
+			    const struct er_selector *sel, bool present);
+
 /**
  * er_engine_trace - which policy a packet would hit in the engine's view,
  *	and every policy that matches it in lookup order; no side effects

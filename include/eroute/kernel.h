@@ -37,7 +37,8 @@ enum er_kevent_type {
 	ER_KEV_ACQUIRE,		/* a packet hit a trap */
 	ER_KEV_SA_EXPIRE,	/* an SA crossed a soft or hard lifetime */
 	ER_KEV_POLICY_EXPIRE,	/* a policy's lifetime ended; it is gone */
-	ER_KEV_POLICY_CHANGED,	/* someone else added/changed/deleted one */
+	ER_KEV_POLICY_CHANGED,	/* another daemon added/changed/deleted a
+				   policy (never eroute's own) */
 	ER_KEV_SA_CHANGED,	/* likewise for an SA */
 	ER_KEV_LOST,		/* events were lost (ENOBUFS): resync */
 };

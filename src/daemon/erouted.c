@@ -8,6 +8,7 @@
  * counting through suspend, never jumps back), or, with --clock manual, a
  * number that only "eroute sim advance" moves.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -214,15 +215,62 @@ names_json(const char **names, size_t n)
 	return a;
 }
 
-static const struct er_conn_config *
-config_find(const struct config *cfg, const char *name)
+/*
+ * left=%defaultroute: the source address the kernel would pick towards a
+ * documentation address.  connect() on a UDP socket only looks the route
+ * up; nothing is sent.
+ */
+static int
+defaultroute(void *ctx, int family, struct er_addr *out)
 {
-	for (size_t i = 0; i < cfg->nconns; i++) {
-		if (strcmp(cfg->conns[i].name, name) == 0)
-			return &cfg->conns[i];
+	struct sockaddr_storage ss = {0};
+	socklen_t len;
+	int fams[2] = {family, AF_UNSPEC};
+
+	(void)ctx;
+	if (family == AF_UNSPEC) {
+		fams[0] = AF_INET;
+		fams[1] = AF_INET6;
 	}
-	return NULL;
+	for (int i = 0; i < 2 && fams[i] != AF_UNSPEC; i++) {
+		int fd = socket(fams[i], SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		struct sockaddr_in sin = {.sin_family = AF_INET,
+					  .sin_port = htons(9)};
+		struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6,
+					    .sin6_port = htons(9)};
+		int ok;
+
+		if (fd < 0)
+			continue;
+		inet_pton(AF_INET, "192.0.2.1", &sin.sin_addr);
+		inet_pton(AF_INET6, "2001:db8::1", &sin6.sin6_addr);
+		ok = fams[i] == AF_INET
+			     ? connect(fd, (struct sockaddr *)&sin, sizeof(sin))
+			     : connect(fd, (struct sockaddr *)&sin6,
+				       sizeof(sin6));
+		len = sizeof(ss);
+		if (ok == 0 &&
+		    getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
+			close(fd);
+			memset(out, 0, sizeof(*out));
+			out->family = (uint8_t)fams[i];
+			if (fams[i] == AF_INET)
+				memcpy(out->a,
+				       &((struct sockaddr_in *)&ss)->sin_addr, 4);
+			else
+				memcpy(out->a,
+				       &((struct sockaddr_in6 *)&ss)->sin6_addr,
+				       16);
+			return 0;
+		}
+		close(fd);
+	}
+	return -ENETUNREACH;
 }
+
+static const struct config_options config_opts = {
+	.defaultroute = defaultroute,
+};
 
 int
 daemon_reload(struct daemon *d, struct er_err *err, void **result)
@@ -234,7 +282,7 @@ daemon_reload(struct daemon *d, struct er_err *err, void **result)
 	int ret;
 
 	config_errors_init(&errs);
-	ret = config_load(d->opt.config_path, NULL, &cfg, &errs);
+	ret = config_load(d->opt.config_path, &config_opts, &cfg, &errs);
 	if (ret < 0) {
 		log_config_errors(&errs, "reload: ");
 		er_err_set(err, ret,
@@ -259,14 +307,14 @@ daemon_reload(struct daemon *d, struct er_err *err, void **result)
 	}
 	for (size_t i = 0; i < diff.nchanged; i++) {
 		if (er_engine_conn_replace(d->engine,
-					   config_find(cfg, diff.changed[i]),
+					   config_conn_lookup(cfg, diff.changed[i]),
 					   &e2) < 0)
 			log_msg(ER_LOG_ERROR, diff.changed[i], "reload: %s",
 				e2.msg);
 	}
 	for (size_t i = 0; i < diff.nadded; i++) {
 		if (er_engine_conn_add(d->engine,
-				       config_find(cfg, diff.added[i]),
+				       config_conn_lookup(cfg, diff.added[i]),
 				       &e2) < 0)
 			log_msg(ER_LOG_ERROR, diff.added[i], "reload: %s",
 				e2.msg);
@@ -452,7 +500,7 @@ load_config(struct daemon *d)
 	int ret;
 
 	config_errors_init(&errs);
-	ret = config_load(d->opt.config_path, NULL, &d->config, &errs);
+	ret = config_load(d->opt.config_path, &config_opts, &d->config, &errs);
 	if (ret < 0) {
 		for (size_t i = 0; i < errs.n; i++)
 			fprintf(stderr, "erouted: %s\n", errs.msgs[i]);

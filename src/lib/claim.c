@@ -130,6 +130,9 @@ sync_key(struct er_engine *e, struct claim_key *k)
 	struct er_policy want;
 	int ret;
 
+	/* Adopting: the kernel is read, not written, until the finish. */
+	if (e->adopting)
+		return 0;
 	if (best == NULL) {
 		if (cur != NULL) {
 			ret = er_kernel_policy_del(&e->cfg.kernel, k->dir,
@@ -141,6 +144,8 @@ sync_key(struct er_engine *e, struct claim_key *k)
 				return ret;
 			}
 			er_spd_del(e->view, k->dir, &k->sel);
+			if (e->adopt_stats != NULL)
+				e->adopt_stats->deleted++;
 		}
 		key_free(e, k);
 		return 0;
@@ -149,6 +154,18 @@ sync_key(struct er_engine *e, struct claim_key *k)
 	want.owner = best->owner;
 	if (cur != NULL && !k->dirty && policy_same(cur, &want))
 		return 0;
+	if (cur != NULL && cur->owner == ER_OWNER_ADOPTED) {
+		struct er_policy found = *cur;
+
+		/* Found at a restart exactly as wanted: take it as it is. */
+		found.owner = want.owner;
+		if (policy_same(&found, &want)) {
+			er_spd_upsert(e->view, &found, NULL);
+			if (e->adopt_stats != NULL)
+				e->adopt_stats->adopted++;
+			return 0;
+		}
+	}
 	want.created = cur != NULL ? cur->created : e->now;
 	if (cur == NULL)
 		ret = er_kernel_policy_add(&e->cfg.kernel, &want, &err);
@@ -162,6 +179,12 @@ sync_key(struct er_engine *e, struct claim_key *k)
 	}
 	er_spd_upsert(e->view, &want, NULL);
 	set_dirty(e, k, false);
+	if (e->adopt_stats != NULL) {
+		if (cur == NULL)
+			e->adopt_stats->added++;
+		else
+			e->adopt_stats->updated++;
+	}
 	return 0;
 }
 
@@ -252,6 +275,20 @@ claim_drop(struct er_engine *e, enum er_dir dir, const struct er_selector *sel,
 	free(cl);
 	touch(e, k);
 	sync_key(e, k);
+}
+
+int
+claim_sync_all(struct er_engine *e)
+{
+	struct claim_key *k, *next;
+	int ret = 0;
+
+	for (k = RB_MIN(claim_tree, &e->claims); k != NULL; k = next) {
+		next = RB_NEXT(claim_tree, &e->claims, k);
+		if (sync_key(e, k) < 0)
+			ret = -EIO;
+	}
+	return ret;
 }
 
 void

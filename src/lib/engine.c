@@ -31,7 +31,7 @@ conn_name_cmp(const struct conn *a, const struct conn *b)
 	return strcmp(a->cfg.name, b->cfg.name);
 }
 
-static int
+int
 conn_id_cmp(const struct conn *a, const struct conn *b)
 {
 	return a->id < b->id ? -1 : a->id > b->id;
@@ -56,7 +56,7 @@ reqid_num_cmp(const struct reqid_entry *a, const struct reqid_entry *b)
 }
 
 RB_GENERATE_STATIC(conn_name_tree, conn, by_name, conn_name_cmp)
-RB_GENERATE_STATIC(conn_id_tree, conn, by_id, conn_id_cmp)
+RB_GENERATE(conn_id_tree, conn, by_id, conn_id_cmp)
 RB_GENERATE_STATIC(group_tree, sa_group, by_serial, group_cmp)
 RB_GENERATE_STATIC(reqid_sel_tree, reqid_entry, by_sel, reqid_sel_cmp)
 RB_GENERATE_STATIC(reqid_num_tree, reqid_entry, by_reqid, reqid_num_cmp)
@@ -140,7 +140,7 @@ engine_conn_by_id(const struct er_engine *e, uint32_t id)
 		       (struct conn_id_tree *)(uintptr_t)&e->conns_by_id, &key);
 }
 
-static struct conn *
+struct conn *
 conn_by_name(const struct er_engine *e, const char *name)
 {
 	struct conn key;
@@ -153,7 +153,7 @@ conn_by_name(const struct er_engine *e, const char *name)
 		       &key);
 }
 
-static struct sa_group *
+struct sa_group *
 group_by_serial(const struct er_engine *e, uint64_t serial)
 {
 	struct sa_group key;
@@ -176,7 +176,7 @@ negotiation_by_id(const struct er_engine *e, uint64_t id)
 }
 
 /* The address this host uses for a connection. */
-static void
+void
 conn_local_addr(const struct conn *c, struct er_addr *out)
 {
 	if (er_addr_bits(c->cfg.local.family) != 0)
@@ -185,7 +185,7 @@ conn_local_addr(const struct conn *c, struct er_addr *out)
 		*out = c->cfg.local_client.addr;
 }
 
-static void
+void
 conn_remote_addr(const struct conn *c, struct er_addr *out)
 {
 	if (er_addr_bits(c->cfg.remote.family) != 0)
@@ -373,6 +373,7 @@ er_engine_new(const struct er_engine_config *cfg, struct er_err *err)
 	RB_INIT(&e->groups);
 	RB_INIT(&e->reqid_by_sel);
 	RB_INIT(&e->reqid_by_num);
+	RB_INIT(&e->foreign);
 	e->next_conn_id = 1;
 	if (e->view == NULL || e->sad == NULL || e->shunts == NULL) {
 		er_err_set(err, -ENOMEM, "engine: out of memory");
@@ -417,6 +418,7 @@ er_engine_free(struct er_engine *e)
 		free(r);
 	}
 	claim_free_all(e);
+	foreign_free_all(e);
 	er_spd_free(e->view);
 	er_sad_free(e->sad);
 	er_shunt_table_free(e->shunts);
@@ -910,6 +912,26 @@ lifetimes(const struct conn *c, const struct er_sa_group_spec *spec,
 	soft->packets = spec->packets - spec->packets / 10;
 }
 
+struct sa_group *
+group_new(struct er_engine *e, struct conn *c)
+{
+	struct sa_group *g = calloc(1, sizeof(*g));
+
+	if (g == NULL)
+		return NULL;
+	g->serial = ++e->next_group;
+	g->c = c;
+	g->created = e->now;
+	return g;
+}
+
+void
+group_link(struct er_engine *e, struct sa_group *g)
+{
+	TAILQ_INSERT_TAIL(&g->c->groups, g, link);
+	RB_INSERT(group_tree, &e->groups, g);
+}
+
 /* Install an SA group's two SAs; the policies follow in the state
  * machine.  Return: 0 or -errno, with nothing left behind on failure. */
 static int
@@ -943,12 +965,9 @@ group_install(struct er_engine *e, struct conn *c,
 			return er_err_set(err, ret, "%s: no inbound SPI",
 					  c->cfg.name);
 	}
-	g = calloc(1, sizeof(*g));
+	g = group_new(e, c);
 	if (g == NULL)
 		return er_err_set(err, -ENOMEM, "out of memory");
-	g->serial = ++e->next_group;
-	g->c = c;
-	g->created = e->now;
 
 	conn_local_addr(c, &in.id.dst);
 	in.id.proto = proto;
@@ -995,8 +1014,7 @@ group_install(struct er_engine *e, struct conn *c,
 		er_sad_add(e->sad, &sa_out, NULL);
 	g->in = in.id;
 	g->out = sa_out.id;
-	TAILQ_INSERT_TAIL(&c->groups, g, link);
-	RB_INSERT(group_tree, &e->groups, g);
+	group_link(e, g);
 	*out = g;
 	return 0;
 }
@@ -1089,7 +1107,7 @@ conn_free_deleted(struct er_engine *e, struct conn *c)
 /* The instance of a group for one peer, made if needed.  A new instance
  * starts "prospective" with no claims: the caller's event (an acquire or
  * an arriving SA group) gives it its first policy at once. */
-static struct conn *
+struct conn *
 instance_get(struct er_engine *e, struct conn *grp, const struct er_addr *peer,
 	     bool *created, struct er_err *err)
 {
@@ -1186,8 +1204,8 @@ settle_conn(struct er_engine *e, struct conn *c)
 		conn_transition(e, c, CEV_UNECLIPSE, NULL, NULL);
 }
 
-static void
-settle(struct er_engine *e)
+void
+engine_settle(struct er_engine *e)
 {
 	struct claim_key *k;
 	uint32_t ids[64];
@@ -1240,16 +1258,21 @@ er_engine_conn_add(struct er_engine *e, const struct er_conn_config *cc,
 	engine_log(e, ER_LOG_INFO, c, "added (%s, auto=%s)",
 		   er_conn_type_name(cc->type), er_auto_name(cc->autostart));
 	if (cc->autostart >= ER_AUTO_ONDEMAND) {
+		bool start = cc->autostart == ER_AUTO_START &&
+			     !er_conn_is_never_negotiate(cc) && !cc->group;
+
 		ret = er_engine_route(e, cc->name, err);
-		if (ret == 0 && cc->autostart == ER_AUTO_START &&
-		    !er_conn_is_never_negotiate(cc) && !cc->group)
+		/* At a restart, its SAs may still be there: wait and see. */
+		if (ret == 0 && start && e->adopting)
+			c->pending_start = true;
+		else if (ret == 0 && start)
 			ret = er_engine_up(e, cc->name, err);
 		if (ret < 0)
 			engine_log(e, ER_LOG_WARNING, c, "auto=%s: %s",
 				   er_auto_name(cc->autostart),
 				   err != NULL ? err->msg : "failed");
 	}
-	settle(e);
+	engine_settle(e);
 	return (int)c->id;
 }
 
@@ -1263,7 +1286,7 @@ er_engine_conn_del(struct er_engine *e, const char *name, struct er_err *err)
 	if (c->cfg.group)
 		instances_delete(e, c, true);
 	conn_transition(e, c, CEV_DELETE, NULL, err);
-	settle(e);
+	engine_settle(e);
 	return 0;
 }
 
@@ -1296,7 +1319,7 @@ er_engine_conn_replace(struct er_engine *e, const struct er_conn_config *cc,
 	if (old->cfg.group)
 		instances_delete(e, old, true);
 	conn_transition(e, old, CEV_DELETE, NULL, NULL);
-	settle(e);
+	engine_settle(e);
 	return ret;
 }
 
@@ -1330,8 +1353,32 @@ er_engine_route(struct er_engine *e, const char *name, struct er_err *err)
 				  "%s: route to its peer's client is owned by "
 				  "\"%s\" via %s", name, d->cfg.name, a);
 	}
+	for (size_t i = 0; i < c->cfg.nremote; i++) {
+		struct er_selector out, in;
+
+		er_conn_out_selector(&c->cfg, &c->remote_clients[i], &out);
+		er_conn_in_selector(&c->cfg, &c->remote_clients[i], &in);
+		if (foreign_has(e, ER_DIR_OUT, &out) ||
+		    foreign_has(e, ER_DIR_IN, &in) ||
+		    foreign_has(e, ER_DIR_FWD, &in)) {
+			char what[ER_SELECTOR_STRLEN + 16];
+
+			er_policy_describe(foreign_has(e, ER_DIR_OUT, &out)
+						   ? ER_DIR_OUT
+						   : ER_DIR_IN,
+					   foreign_has(e, ER_DIR_OUT, &out)
+						   ? &out
+						   : &in,
+					   what, sizeof(what));
+			return er_err_set(err, -EBUSY,
+					  "%s: %s belongs to another IPsec "
+					  "daemon; not overwriting it, so the "
+					  "connection stays unrouted",
+					  name, what);
+		}
+	}
 	ret = conn_transition(e, c, CEV_ROUTE, NULL, err);
-	settle(e);
+	engine_settle(e);
 	return ret;
 }
 
@@ -1353,7 +1400,7 @@ er_engine_unroute(struct er_engine *e, const char *name, struct er_err *err)
 	if (c->cfg.group)
 		instances_delete(e, c, conn_is_routed_state(c->rt));
 	ret = conn_transition(e, c, CEV_UNROUTE, NULL, err);
-	settle(e);
+	engine_settle(e);
 	return ret;
 }
 
@@ -1378,7 +1425,7 @@ er_engine_up(struct er_engine *e, const char *name, struct er_err *err)
 				  "%s: its eroute is held by a better "
 				  "claimant", name);
 	ret = conn_transition(e, c, CEV_UP, NULL, err);
-	settle(e);
+	engine_settle(e);
 	return ret;
 }
 
@@ -1392,11 +1439,11 @@ er_engine_down(struct er_engine *e, const char *name, struct er_err *err)
 		return -ENOENT;
 	if (c->cfg.group) {
 		instances_delete(e, c, false);
-		settle(e);
+		engine_settle(e);
 		return 0;
 	}
 	ret = conn_transition(e, c, CEV_DOWN, NULL, err);
-	settle(e);
+	engine_settle(e);
 	return ret;
 }
 
@@ -1654,6 +1701,9 @@ er_engine_kernel_event(struct er_engine *e, const struct er_kernel_event *ev,
 			   "kernel events were lost; holds are rescanned");
 		break;
 	case ER_KEV_POLICY_CHANGED:
+		/* Backends report only other daemons' policies here. */
+		er_engine_foreign_note(e, ev->dir, &ev->sel, !ev->deleted);
+		break;
 	case ER_KEV_SA_CHANGED:
 		break;
 	default:
@@ -1661,7 +1711,7 @@ er_engine_kernel_event(struct er_engine *e, const struct er_kernel_event *ev,
 				 (int)ev->type);
 		break;
 	}
-	settle(e);
+	engine_settle(e);
 	return ret;
 }
 
@@ -1695,7 +1745,7 @@ er_engine_negotiated(struct er_engine *e, uint64_t id,
 		   (unsigned long long)g->serial);
 	a.group = g;
 	ret = conn_transition(e, c, CEV_SA_UP, &a, err);
-	settle(e);
+	engine_settle(e);
 	return ret;
 }
 
@@ -1719,13 +1769,13 @@ er_engine_negotiation_failed(struct er_engine *e, uint64_t id,
 		   a.spent ? " (tries spent)" : "");
 	negotiation_end(e, n, true);
 	if (!conn_event_allowed(c->rt, CEV_NEG_FAIL)) {
-		settle(e);
+		engine_settle(e);
 		return 0;
 	}
 	/* A tunnel whose initial negotiation lost to the peer's (reference
 	 * 000) has nothing to retry. */
 	if (c->rt == ER_RT_TUNNEL && !a.rekey) {
-		settle(e);
+		engine_settle(e);
 		return 0;
 	}
 	id = c->id;
@@ -1736,7 +1786,7 @@ er_engine_negotiation_failed(struct er_engine *e, uint64_t id,
 	    (c->rt == ER_RT_ROUTED_HOLD || c->rt == ER_RT_UNROUTED_HOLD ||
 	     c->rt == ER_RT_TUNNEL))
 		negotiation_start(e, c, a.rekey);
-	settle(e);
+	engine_settle(e);
 	return 0;
 }
 
@@ -1796,14 +1846,14 @@ er_engine_responder(struct er_engine *e, const char *name,
 	if (ret < 0) {
 		if (created)
 			conn_transition(e, c, CEV_DELETE, NULL, NULL);
-		settle(e);
+		engine_settle(e);
 		return ret;
 	}
 	engine_log(e, ER_LOG_INFO, c, "SA group #%llu established (responder)",
 		   (unsigned long long)g->serial);
 	a.group = g;
 	ret = conn_transition(e, c, CEV_SA_UP, &a, err);
-	settle(e);
+	engine_settle(e);
 	return ret;
 }
 
@@ -1868,7 +1918,7 @@ er_engine_tick(struct er_engine *e, uint64_t now)
 			conn_transition(e, c, CEV_UP, NULL, NULL);
 		}
 	}
-	settle(e);
+	engine_settle(e);
 }
 
 uint64_t
@@ -1925,7 +1975,7 @@ er_engine_shutdown(struct er_engine *e)
 
 		bare_remove(e, &sel);
 	}
-	settle(e);
+	engine_settle(e);
 }
 
 /* ---- queries ----------------------------------------------------- */

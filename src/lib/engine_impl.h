@@ -72,6 +72,7 @@ struct conn {
 	uint32_t *reqids;		/* one per remote client */
 	enum er_routing rt;
 	bool routed_by_up;		/* routed because it came up unrouted */
+	bool pending_start;		/* auto=start, held until adoption ends */
 	struct conn *group;		/* instance_of */
 	size_t ninstances;
 	struct negotiation *neg;	/* at most one at a time */
@@ -88,6 +89,8 @@ struct conn {
 
 RB_HEAD(conn_name_tree, conn);
 RB_HEAD(conn_id_tree, conn);
+int conn_id_cmp(const struct conn *a, const struct conn *b);
+RB_PROTOTYPE(conn_id_tree, conn, by_id, conn_id_cmp)
 
 struct sa_group {
 	uint64_t serial;
@@ -114,6 +117,21 @@ struct reqid_entry {
 RB_HEAD(reqid_sel_tree, reqid_entry);
 RB_HEAD(reqid_num_tree, reqid_entry);
 
+/* ---- restart and other daemons ---------------------------------- */
+
+/* The owner of a policy found in the kernel at a restart, until a claimant
+ * takes it (er_engine_adopt_*). */
+#define ER_OWNER_ADOPTED (UINT32_MAX - 1)
+
+/* Policies of another IKE daemon: never overwritten. */
+struct foreign_key {
+	RB_ENTRY(foreign_key) link;
+	enum er_dir dir;
+	struct er_selector sel;
+};
+
+RB_HEAD(foreign_tree, foreign_key);
+
 /* ---- the engine -------------------------------------------------- */
 
 struct er_engine {
@@ -137,6 +155,9 @@ struct er_engine {
 	struct reqid_num_tree reqid_by_num;
 	size_t ndirty;
 	bool stopped;			/* er_engine_shutdown() ran */
+	struct foreign_tree foreign;
+	bool adopting;			/* between adopt_begin and _finish */
+	struct er_adopt_stats *adopt_stats; /* counting, during _finish */
 };
 
 /* engine.c */
@@ -146,6 +167,19 @@ void engine_log(struct er_engine *e, enum er_log_level level,
 void engine_emit(struct er_engine *e, struct er_event *ev,
 		 const struct conn *c);
 struct conn *engine_conn_by_id(const struct er_engine *e, uint32_t id);
+struct conn *conn_by_name(const struct er_engine *e, const char *name);
+struct sa_group *group_by_serial(const struct er_engine *e, uint64_t serial);
+struct sa_group *group_new(struct er_engine *e, struct conn *c);
+void group_link(struct er_engine *e, struct sa_group *g);
+void conn_local_addr(const struct conn *c, struct er_addr *out);
+void conn_remote_addr(const struct conn *c, struct er_addr *out);
+struct conn *instance_get(struct er_engine *e, struct conn *grp,
+			  const struct er_addr *peer, bool *created,
+			  struct er_err *err);
+void engine_settle(struct er_engine *e);
+bool foreign_has(const struct er_engine *e, enum er_dir dir,
+		 const struct er_selector *sel);
+void foreign_free_all(struct er_engine *e);
 
 /* claim.c */
 int claim_tree_cmp(const struct claim_key *a, const struct claim_key *b);
@@ -163,6 +197,7 @@ void claim_drop(struct er_engine *e, enum er_dir dir,
 bool claim_is_best(const struct claim *cl);
 void claim_retry_dirty(struct er_engine *e);
 void claim_free_all(struct er_engine *e);
+int claim_sync_all(struct er_engine *e);
 bool policy_same(const struct er_policy *a, const struct er_policy *b);
 
 /* routing.c */

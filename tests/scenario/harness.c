@@ -37,13 +37,60 @@ on_event(void *ctx, const struct er_event *ev)
 	r->rekey = ev->rekey;
 }
 
+static void
+new_engine(struct h *h)
+{
+	struct er_engine_config ec = {0};
+	struct er_err err = {0};
+
+	ec.kernel = er_sim_kernel(h->sim);
+	ec.event_cb = on_event;
+	ec.event_ctx = h;
+	ec.seed = 2 + h->restarts;
+	ec.now = h->now;
+	ec.shunt_lifetime = h->shunt_lifetime;
+	h->e = er_engine_new(&ec, &err);
+	if (h->e == NULL)
+		fail_msg("engine: %s", err.msg);
+}
+
+void
+h_crash_and_restart(struct h *h)
+{
+	struct er_kernel k = er_sim_kernel(h->sim);
+	struct er_kernel_event kev;
+	struct er_err err = {0};
+
+	er_engine_free(h->e);
+	/* Events the dead daemon never read are lost with it. */
+	while (er_kernel_poll_event(&k, &kev) == 1)
+		;
+	h->restarts++;
+	new_engine(h);
+	er_sim_oplog_clear(h->sim);
+	if (er_engine_adopt_begin(h->e, NULL, NULL, &err) < 0)
+		fail_msg("adopt begin: %s", err.msg);
+	h->adopting = true;
+}
+
+struct er_adopt_stats
+h_adopt_finish(struct h *h)
+{
+	struct er_adopt_stats st;
+	struct er_err err = {0};
+
+	h->adopting = false;
+	if (er_engine_adopt_finish(h->e, &st, &err) < 0)
+		fail_msg("adopt finish: %s", err.msg);
+	h_step(h, "adoption");
+	return st;
+}
+
 struct h *
 h_new(const struct h_opts *o)
 {
 	static const struct h_opts none;
 	struct er_sim_config sc = {0};
-	struct er_engine_config ec = {0};
-	struct er_err err = {0};
 	struct h *h = calloc(1, sizeof(*h));
 
 	if (o == NULL)
@@ -67,15 +114,8 @@ h_new(const struct h_opts *o)
 		assert_int_equal(er_addr_parse(&a, o->local_addr, NULL), 0);
 		er_sim_add_local(h->sim, &a);
 	}
-	ec.kernel = er_sim_kernel(h->sim);
-	ec.event_cb = on_event;
-	ec.event_ctx = h;
-	ec.seed = 2;
-	ec.now = h->now;
-	ec.shunt_lifetime = o->shunt_lifetime;
-	h->e = er_engine_new(&ec, &err);
-	if (h->e == NULL)
-		fail_msg("engine: %s", err.msg);
+	h->shunt_lifetime = o->shunt_lifetime;
+	new_engine(h);
 	return h;
 }
 
@@ -117,7 +157,9 @@ compare_views(struct h *h, const char *what)
 		}
 		for (const struct er_policy *k = er_spd_first(kern, (enum er_dir)d);
 		     k != NULL; k = er_spd_next(kern, k)) {
-			if (er_spd_get(view, k->dir, &k->sel) == NULL) {
+			/* Another daemon's policies are not the engine's. */
+			if (k->owner != ER_OWNER_FOREIGN &&
+			    er_spd_get(view, k->dir, &k->sel) == NULL) {
 				er_policy_describe(k->dir, &k->sel, s,
 						   sizeof(s));
 				fail_msg("after %s: %s (%s) in the kernel, "
@@ -135,6 +177,14 @@ h_step(struct h *h, const char *what)
 	struct er_kernel_event kev;
 	char buf[512];
 
+	if (h->adopting) {
+		const struct er_sim_oprec *recs;
+
+		if (er_sim_oplog(h->sim, &recs) != 0)
+			fail_msg("after %s: a kernel call while adopting",
+				 what);
+		return;
+	}
 	/* Make before break, per engine input: the step's own input, then
 	 * each kernel event it caused. */
 	if (er_sim_gaps(h->sim, buf, sizeof(buf)) != 0)

@@ -37,6 +37,9 @@ struct h {
 	uint32_t next_spi;
 	bool verbose;
 	bool check_every_step;
+	uint64_t shunt_lifetime;
+	unsigned restarts;
+	bool adopting;			/* no kernel call may happen */
 };
 
 struct h_opts {
@@ -88,6 +91,12 @@ void h_clear_events(struct h *h);
 const struct er_policy *h_policy(struct h *h, enum er_dir dir,
 				 const char *src, const char *dst);
 size_t h_policies(struct h *h);
+
+/* Crash: drop the engine without cleaning the kernel, start a new one over
+ * the same sim kernel, and begin adoption; add connections, then call
+ * h_adopt_finish(). */
+void h_crash_and_restart(struct h *h);
+struct er_adopt_stats h_adopt_finish(struct h *h);
 
 /* A new harness with connection "c" (10.1.0.0/16 -> 10.2.0.0/16,
  * keyingtries=1, failureshunt=drop; passthrough for never-negotiate) in
