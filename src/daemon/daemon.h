@@ -22,6 +22,7 @@
 struct control;
 struct updown;
 struct negotiator;
+struct journal;
 struct er_xfrm;
 
 enum clock_kind {
@@ -59,6 +60,7 @@ struct daemon {
 	struct control *control;
 	struct updown *updown;
 	struct negotiator *negotiator;
+	struct journal *journal;
 	ev_timer tick;
 	ev_io kernel_io;
 	ev_signal sighup, sigterm, sigint;

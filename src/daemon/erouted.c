@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "journal.h"
 #include "daemon.h"
 #include "negotiator.h"
 #include "render.h"
@@ -128,13 +129,16 @@ tick_all(struct daemon *d)
 	drain_kernel(d);
 	er_engine_tick(d->engine, now);
 	negotiator_tick(d->negotiator, now);
-	drain_kernel(d);
+	daemon_settle(d);
 }
 
 void
 daemon_settle(struct daemon *d)
 {
 	drain_kernel(d);
+	if (d->journal != NULL && journal_sync(d->journal) < 0)
+		log_msg(ER_LOG_ERROR, NULL, "journal: cannot sync: %s",
+			strerror(errno));
 }
 
 static uint64_t
@@ -532,6 +536,36 @@ make_parent(const char *path, mode_t mode)
 	return 0;
 }
 
+static const char *
+journal_name(void *ctx, uint32_t owner)
+{
+	struct daemon *d = ctx;
+
+	return d->engine != NULL ? er_engine_conn_name(d->engine, owner)
+				 : NULL;
+}
+
+static int
+keep_reqid(void *ctx, const struct er_selector *sel, uint32_t reqid)
+{
+	struct daemon *d = ctx;
+
+	er_engine_reqid_reserve(d->engine, sel, reqid);
+	return 0;
+}
+
+/* Ours: the journal says so, or the backend found eroute's marker. */
+static bool
+policy_is_ours(void *ctx, const struct er_policy *pol)
+{
+	struct daemon *d = ctx;
+
+	if (d->journal != NULL &&
+	    journal_owns_policy(d->journal, pol->dir, &pol->sel))
+		return true;
+	return pol->owner != ER_OWNER_FOREIGN;
+}
+
 static int
 setup_kernel(struct daemon *d, uint64_t seed, struct er_err *err)
 {
@@ -589,6 +623,14 @@ run(struct daemon *d)
 		log_msg(ER_LOG_ERROR, NULL, "%s", err.msg);
 		return 1;
 	}
+	d->journal = journal_open(d->opt.state_dir, &err);
+	if (d->journal == NULL)
+		log_msg(ER_LOG_WARNING, NULL,
+			"journal: %s; eroute's objects are still known by "
+			"their reqid marker", err.msg);
+	else
+		d->kernel = journal_wrap(d->journal, d->kernel, journal_name,
+					 d);
 	ec.kernel = d->kernel;
 	ec.event_cb = on_engine_event;
 	ec.event_ctx = d;
@@ -613,11 +655,19 @@ run(struct daemon *d)
 		log_msg(ER_LOG_ERROR, NULL, "%s", err.msg);
 		return 1;
 	}
+	if (d->journal != NULL)
+		journal_foreach_reqid(d->journal, keep_reqid, d);
+	/* Reference 004: what a previous run left in the kernel is adopted,
+	 * not added again. */
+	if (er_engine_adopt_begin(d->engine, policy_is_ours, d, &err) < 0)
+		log_msg(ER_LOG_ERROR, NULL, "restart: %s", err.msg);
 	for (size_t i = 0; i < d->config->nconns; i++) {
 		if (er_engine_conn_add(d->engine, &d->config->conns[i], &err) < 0)
 			log_msg(ER_LOG_ERROR, d->config->conns[i].name, "%s",
 				err.msg);
 	}
+	if (er_engine_adopt_finish(d->engine, NULL, &err) < 0)
+		log_msg(ER_LOG_ERROR, NULL, "%s", err.msg);
 	daemon_settle(d);
 	log_msg(ER_LOG_INFO, NULL,
 		"erouted started: %zu connections, kernel %s, negotiator %s, "
@@ -659,6 +709,7 @@ cleanup(struct daemon *d)
 	updown_free(d->updown);
 	negotiator_free(d->negotiator);
 	er_engine_free(d->engine);
+	journal_close(d->journal);
 	er_sim_free(d->sim);
 #ifdef EROUTE_HAVE_XFRM
 	er_xfrm_free(d->xfrm);
