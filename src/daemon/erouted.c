@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -102,6 +103,22 @@ on_engine_event(void *ctx, const struct er_event *ev)
 	}
 }
 
+/* Reference 001's SHUNT_PATIENCE: how long an unused bare pass shunt is
+ * kept, in sweeps. */
+#define SHUNT_PATIENCE_SWEEPS 15 / 2
+
+static void
+rescan(struct daemon *d)
+{
+	struct er_err err = {0};
+	uint64_t interval = d->config->setup.expire_shunt_interval;
+
+	d->last_rescan = daemon_now(d);
+	if (er_engine_rescan(d->engine, interval * SHUNT_PATIENCE_SWEEPS,
+			     &err) < 0)
+		log_msg(ER_LOG_WARNING, NULL, "rescan: %s", err.msg);
+}
+
 static void
 drain_kernel(struct daemon *d)
 {
@@ -112,10 +129,17 @@ drain_kernel(struct daemon *d)
 	/* Bounded per call so one burst cannot starve the control socket;
 	 * the rest waits for the next turn of the loop. */
 	while (n++ < 100000 && er_kernel_poll_event(&d->kernel, &kev) == 1) {
+		if (kev.type == ER_KEV_LOST)
+			d->rescan_due = true;
 		if (er_engine_kernel_event(d->engine, &kev, &err) < 0 &&
 		    kev.type != ER_KEV_ACQUIRE)
 			log_msg(ER_LOG_WARNING, NULL, "kernel event: %s",
 				err.msg);
+	}
+	/* Events were lost: the kernel still holds the acquires. */
+	if (d->rescan_due) {
+		d->rescan_due = false;
+		rescan(d);
 	}
 }
 
@@ -129,6 +153,9 @@ tick_all(struct daemon *d)
 	drain_kernel(d);
 	er_engine_tick(d->engine, now);
 	negotiator_tick(d->negotiator, now);
+	/* Every expire-shunt-interval: lost acquires and idle shunts. */
+	if (now >= d->last_rescan + d->config->setup.expire_shunt_interval)
+		rescan(d);
 	daemon_settle(d);
 }
 
@@ -536,6 +563,19 @@ make_parent(const char *path, mode_t mode)
 	return 0;
 }
 
+#ifdef EROUTE_HAVE_XFRM
+static void
+xfrm_log(void *ctx, int priority, const char *msg)
+{
+	(void)ctx;
+	log_msg(priority <= LOG_ERR	  ? ER_LOG_ERROR
+		: priority <= LOG_WARNING ? ER_LOG_WARNING
+		: priority <= LOG_INFO	  ? ER_LOG_INFO
+					  : ER_LOG_DEBUG,
+		NULL, "xfrm: %s", msg);
+}
+#endif
+
 static const char *
 journal_name(void *ctx, uint32_t owner)
 {
@@ -587,6 +627,8 @@ setup_kernel(struct daemon *d, uint64_t seed, struct er_err *err)
 	{
 		struct er_xfrm_config xc = {0};
 
+		xc.log = xfrm_log;
+		xc.log_ctx = d;
 		d->xfrm = er_xfrm_new(&xc, err);
 		if (d->xfrm == NULL)
 			return err->code ? err->code : -EIO;

@@ -1155,6 +1155,13 @@ er_xfrm_nd_bypass_remove(struct er_xfrm *x, struct er_err *err)
 /* ------------------------------------------------------------------ */
 /* Life                                                                */
 
+static int
+xfrm_acquire_dump(void *ctx, er_kernel_event_cb *cb, void *cbctx,
+		  struct er_err *err)
+{
+	return er_xfrm_larval_dump(ctx, cb, cbctx, err);
+}
+
 static const struct er_kernel_ops xfrm_ops = {
 	.name = "xfrm",
 	.policy_add = xfrm_policy_add,
@@ -1167,6 +1174,7 @@ static const struct er_kernel_ops xfrm_ops = {
 	.policy_dump = xfrm_policy_dump,
 	.sa_dump = xfrm_sa_dump,
 	.poll_event = xfrm_poll_event,
+	.acquire_dump = xfrm_acquire_dump,
 };
 
 static struct mnl_socket *

@@ -101,6 +101,10 @@ adopt_policy(void *ctx, const struct er_policy *pol)
 				    : pol->owner != ER_OWNER_FOREIGN;
 	struct er_policy p = *pol;
 
+	/* A persist policy (the backend's own ICMPv6 ND bypass) is the
+	 * backend's to keep; reconciliation leaves it alone. */
+	if (pol->persist)
+		return 0;
 	if (!ours) {
 		er_engine_foreign_note(e, pol->dir, &pol->sel, true);
 		return 0;

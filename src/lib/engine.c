@@ -495,16 +495,24 @@ set_tmpl(const struct conn *c, struct er_tmpl *t, bool outbound, uint32_t spi,
 {
 	struct er_addr local, remote;
 
-	conn_local_addr(c, &local);
-	conn_remote_addr(c, &remote);
 	memset(t, 0, sizeof(*t));
 	t->proto = IPPROTO_ESP;
+	t->spi = spi;
+	t->reqid = reqid;
+	if (c->cfg.group) {
+		/* A group has no peer: a transport template without
+		 * addresses makes the kernel name each packet's own
+		 * destination in its ACQUIRE. */
+		t->mode = ER_MODE_TRANSPORT;
+		t->src.family = t->dst.family = c->cfg.local_client.addr.family;
+		return;
+	}
+	conn_local_addr(c, &local);
+	conn_remote_addr(c, &remote);
 	t->mode = c->cfg.type == ER_CONN_TRANSPORT ? ER_MODE_TRANSPORT
 						   : ER_MODE_TUNNEL;
 	t->src = outbound ? local : remote;
 	t->dst = outbound ? remote : local;
-	t->spi = spi;
-	t->reqid = reqid;
 }
 
 /* The claims a state needs, for one remote client. */
@@ -536,6 +544,12 @@ claims_for(struct er_engine *e, struct conn *c, size_t i,
 		out.action = c->cfg.negshunt == ER_NEGSHUNT_PASS
 				     ? ER_ACTION_PASS
 				     : ER_ACTION_HOLD;
+		/* A hold keeps the trap's template: on XFRM that is what
+		 * holds (the kernel's acquire state drops meanwhile). */
+		if (out.action == ER_ACTION_HOLD) {
+			out.ntmpl = 1;
+			set_tmpl(c, &out.tmpl[0], true, 0, out.reqid);
+		}
 		claim_set(e, c->id, &out);
 		break;
 	case ER_RT_PROSPECTIVE:
@@ -545,7 +559,13 @@ claims_for(struct er_engine *e, struct conn *c, size_t i,
 		claim_set(e, c->id, &out);
 		break;
 	case ER_RT_FAILURE:
-		out.action = failure_action(c->cfg.failshunt);
+		out.action = c->kernel_failed
+				     ? ER_ACTION_HOLD
+				     : failure_action(c->cfg.failshunt);
+		if (out.action == ER_ACTION_HOLD) {
+			out.ntmpl = 1;
+			set_tmpl(c, &out.tmpl[0], true, 0, out.reqid);
+		}
 		out.lifetime = e->cfg.shunt_lifetime + SHUNT_KERNEL_MARGIN;
 		claim_set(e, c->id, &out);
 		break;
@@ -693,7 +713,8 @@ instance_to_bare(struct er_engine *e, struct conn *c)
 	struct er_shunt s = {0};
 
 	er_conn_out_selector(&c->cfg, &c->remote_clients[0], &s.sel);
-	s.action = failure_action(c->cfg.failshunt);
+	s.action = c->kernel_failed ? ER_ACTION_HOLD
+				    : failure_action(c->cfg.failshunt);
 	snprintf(s.origin, sizeof(s.origin), "oe-failure");
 	s.created = e->now;
 	s.expires = c->failure_expires != 0
@@ -1750,6 +1771,10 @@ er_engine_kernel_event(struct er_engine *e, const struct er_kernel_event *ev,
 
 /* ---- negotiation results ----------------------------------------- */
 
+static int negotiation_failed(struct er_engine *e, uint64_t id,
+			      const char *reason, bool kernel,
+			      struct er_err *err);
+
 int
 er_engine_negotiated(struct er_engine *e, uint64_t id,
 		     const struct er_sa_group_spec *spec, struct er_err *err)
@@ -1772,8 +1797,10 @@ er_engine_negotiated(struct er_engine *e, uint64_t id,
 	if (ret < 0) {
 		char why[ER_ERR_MSG_MAX];
 
+		/* The peer agreed, our kernel refused: that is no reason to
+		 * open the failure shunt.  The hold stays. */
 		snprintf(why, sizeof(why), "%s", err != NULL ? err->msg : "");
-		er_engine_negotiation_failed(e, id, why, NULL);
+		negotiation_failed(e, id, why, true, NULL);
 		return ret;
 	}
 	negotiation_end(e, n, false);
@@ -1789,6 +1816,14 @@ int
 er_engine_negotiation_failed(struct er_engine *e, uint64_t id,
 			     const char *reason, struct er_err *err)
 {
+	return negotiation_failed(e, id, reason, false, err);
+}
+
+/* @kernel: the attempt failed because our kernel refused the SAs. */
+static int
+negotiation_failed(struct er_engine *e, uint64_t id, const char *reason,
+		   bool kernel, struct er_err *err)
+{
 	struct negotiation *n = negotiation_by_id(e, id);
 	struct conn_event_args a = {0};
 	struct conn *c;
@@ -1798,6 +1833,7 @@ er_engine_negotiation_failed(struct er_engine *e, uint64_t id,
 				  "no negotiation %llu (finished, cancelled "
 				  "or never started)", (unsigned long long)id);
 	c = n->c;
+	c->kernel_failed = kernel;
 	a.rekey = n->rekey;
 	a.spent = c->cfg.keyingtries != 0 && c->tries >= c->cfg.keyingtries;
 	engine_log(e, ER_LOG_INFO, c, "attempt %u failed: %s%s", n->attempt,
@@ -2134,7 +2170,8 @@ expected_out_action(const struct conn *c, enum er_routing st)
 	case ER_RT_PROSPECTIVE:
 		return ER_ACTION_TRAP;
 	case ER_RT_FAILURE:
-		return failure_action(c->cfg.failshunt);
+		return c->kernel_failed ? ER_ACTION_HOLD
+					: failure_action(c->cfg.failshunt);
 	case ER_RT_TUNNEL:
 		return ER_ACTION_IPSEC;
 	case ER_RT_NEVER_NEGOTIATE:

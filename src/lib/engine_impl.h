@@ -78,6 +78,7 @@ struct conn {
 	struct negotiation *neg;	/* at most one at a time */
 	unsigned tries;
 	bool rekey_failed;		/* a replacement attempt failed */
+	bool kernel_failed;		/* the kernel refused our SAs */
 	struct sa_group_list groups;	/* oldest first */
 	uint64_t eroute_owner;		/* serial of the group erouted */
 	uint64_t failure_expires;

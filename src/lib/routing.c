@@ -220,6 +220,7 @@ h_sa_up(struct er_engine *e, struct conn *c, const struct conn_event_args *a)
 	}
 	c->eroute_owner = a->group->serial;
 	c->rekey_failed = false;
+	c->kernel_failed = false;
 	c->failure_expires = 0;
 	c->revive_at = 0;
 	c->revivals = 0;
@@ -282,6 +283,7 @@ h_shunt_expire(struct er_engine *e, struct conn *c,
 
 	(void)a;
 	c->failure_expires = 0;
+	c->kernel_failed = false;
 	conn_claims_set(e, c, ER_RT_PROSPECTIVE);
 	if (c->cfg.autostart == ER_AUTO_START) {
 		/* Revive after 5 s more per attempt, at most 5 minutes. */

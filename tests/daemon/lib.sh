@@ -86,6 +86,8 @@ net_to_net_conf() {
 	cat >"$CONF" <<CONF
 config setup
 	shuntlifetime=15m
+	# Long, so that idle bare pass shunts live to their lifetime here.
+	expire-shunt-interval=1h
 
 conn %default
 	left=192.0.2.10
