@@ -53,6 +53,9 @@ owner_name(struct daemon *d, const struct er_policy *p)
 
 	if (p->owner == ER_OWNER_FOREIGN)
 		return "foreign";
+	/* The backend's own (XFRM's ICMPv6 neighbour-discovery bypass). */
+	if (p->persist)
+		return "eroute";
 	if (p->owner != ER_OWNER_BARE)
 		return er_engine_conn_name(d->engine, p->owner);
 	/* A kernel that cannot store owners: ask our view. */
@@ -516,13 +519,6 @@ cmd_sim_advance_checked(struct daemon *d, json_t *req, json_t **result,
 	return cmd_sim(d, req, result, err, cmd_sim_advance);
 }
 
-static int
-cmd_sim_negotiate_checked(struct daemon *d, json_t *req, json_t **result,
-			  struct er_err *err)
-{
-	return cmd_sim(d, req, result, err, cmd_sim_negotiate);
-}
-
 static const struct command commands[] = {
 	{"status", cmd_status, false, "connections and their routing states"},
 	{"policy-list", cmd_policy_list, false, "the kernel's SPD"},
@@ -539,7 +535,7 @@ static const struct command commands[] = {
 	{"sim-packet", cmd_sim_packet, true, "send a packet (sim kernel)"},
 	{"sim-advance", cmd_sim_advance_checked, true,
 	 "move the manual clock"},
-	{"sim-negotiate", cmd_sim_negotiate_checked, true,
+	{"sim-negotiate", cmd_sim_negotiate, true,
 	 "resolve a negotiation (sim negotiator)"},
 	{"negotiator-register", NULL, true,
 	 "become the external negotiator"},

@@ -572,7 +572,7 @@ xfrm_log(void *ctx, int priority, const char *msg)
 		: priority <= LOG_WARNING ? ER_LOG_WARNING
 		: priority <= LOG_INFO	  ? ER_LOG_INFO
 					  : ER_LOG_DEBUG,
-		NULL, "xfrm: %s", msg);
+		NULL, "%s", msg);
 }
 #endif
 
@@ -740,6 +740,10 @@ run(struct daemon *d)
 		log_msg(ER_LOG_INFO, NULL, "removing eroute's policies");
 		er_engine_shutdown(d->engine);
 		daemon_settle(d);
+#ifdef EROUTE_HAVE_XFRM
+		if (d->xfrm != NULL && er_xfrm_nd_bypass_remove(d->xfrm, &err) < 0)
+			log_msg(ER_LOG_WARNING, NULL, "%s", err.msg);
+#endif
 	}
 	return 0;
 }

@@ -202,8 +202,13 @@ negotiator_sim_resolve(struct negotiator *n, const char *name, bool ok,
 				  "%s: no negotiation pending", name);
 	spec.proto = IPPROTO_ESP;
 	spec.spi_out = n->next_spi++;
+	/* AES-GCM-16 with a 256-bit key and its 4-byte salt.  The sim
+	 * peer's keys are a pattern, not a secret: nothing is protected. */
 	snprintf(spec.keys_out.enc_alg, sizeof(spec.keys_out.enc_alg),
-		 "aes_gcm16_256");
+		 "aes-gcm-16");
+	spec.keys_out.enc_key_len = 36;
+	for (int i = 0; i < 36; i++)
+		spec.keys_out.enc_key[i] = (uint8_t)i;
 	spec.keys_in = spec.keys_out;
 	if (id == 0)
 		return er_engine_responder(n->d->engine, name, NULL, &spec,

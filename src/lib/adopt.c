@@ -81,7 +81,7 @@ struct begin_ctx {
 	struct er_engine *e;
 	er_engine_ours_cb *ours;
 	void *ctx;
-	struct er_sa_id *larval;
+	struct er_sa *larval;
 	size_t nlarval, cap;
 };
 
@@ -131,15 +131,16 @@ adopt_sa(void *ctx, const struct er_sa *sa)
 	if (sa->id.spi == 0 || sa->state == ER_SA_LARVAL) {
 		if (b->nlarval == b->cap) {
 			size_t cap = b->cap ? b->cap * 2 : 64;
-			struct er_sa_id *n =
-				realloc(b->larval, cap * sizeof(*n));
+			struct er_sa *n = realloc(b->larval, cap * sizeof(*n));
 
 			if (n == NULL)
 				return -ENOMEM;
 			b->larval = n;
 			b->cap = cap;
 		}
-		b->larval[b->nlarval++] = sa->id;
+		b->larval[b->nlarval] = *sa;
+		explicit_bzero(&b->larval[b->nlarval].keys, sizeof(sa->keys));
+		b->nlarval++;
 		return 0;
 	}
 	s.owner = 0;
@@ -148,6 +149,31 @@ adopt_sa(void *ctx, const struct er_sa *sa)
 	if (er_sad_add(e->sad, &s, NULL) == -EEXIST)
 		er_sad_update(e->sad, &s, NULL);
 	return 0;
+}
+
+/*
+ * An acquire's larval state has no SPI, and a kernel finds SAs to delete by
+ * SPI.  Asking for an SPI with the acquire's addresses, mode and reqid
+ * gives that very state one (XFRM's ALLOCSPI completes a pending acquire),
+ * and then it can be deleted.
+ */
+static void
+larval_delete(struct er_engine *e, const struct er_sa *sa)
+{
+	struct er_spi_req req = {0};
+	struct er_sa_id id = sa->id;
+
+	if (id.spi == 0) {
+		req.src = sa->src;
+		req.dst = sa->id.dst;
+		req.proto = sa->id.proto;
+		req.mode = sa->mode;
+		req.reqid = sa->reqid;
+		req.now = e->now;
+		if (er_kernel_spi_alloc(&e->cfg.kernel, &req, &id.spi, NULL) < 0)
+			return;
+	}
+	er_kernel_sa_del(&e->cfg.kernel, &id, NULL);
 }
 
 int
@@ -168,7 +194,7 @@ er_engine_adopt_begin(struct er_engine *e, er_engine_ours_cb *ours, void *ctx,
 		return ret;
 	}
 	for (size_t i = 0; i < b.nlarval; i++)
-		er_kernel_sa_del(&e->cfg.kernel, &b.larval[i], NULL);
+		larval_delete(e, &b.larval[i]);
 	engine_log(e, ER_LOG_INFO, NULL,
 		   "restart: %zu policies and %zu SAs of a previous run found; "
 		   "%zu larval states deleted",

@@ -20,10 +20,21 @@
 
 #include "engine_impl.h"
 
-/* Bare and failure shunts live in the kernel this much longer than their
- * lifetime, so a shunt never outlives a crashed daemon by much and never
- * dies before the daemon's own sweep removes it. */
-#define SHUNT_KERNEL_MARGIN 60
+/* Bare and failure shunts live in the kernel a little longer than their
+ * lifetime -- a tenth of it, between 5 and 60 seconds -- so a shunt never
+ * outlives a crashed daemon by much and never dies before the daemon's own
+ * sweep removes it. */
+static uint64_t
+shunt_kernel_lifetime(const struct er_engine *e, uint64_t lifetime)
+{
+	uint64_t margin = e->cfg.shunt_lifetime / 10;
+
+	if (margin < 5)
+		margin = 5;
+	if (margin > 60)
+		margin = 60;
+	return lifetime + margin;
+}
 
 static int
 conn_name_cmp(const struct conn *a, const struct conn *b)
@@ -566,7 +577,7 @@ claims_for(struct er_engine *e, struct conn *c, size_t i,
 			out.ntmpl = 1;
 			set_tmpl(c, &out.tmpl[0], true, 0, out.reqid);
 		}
-		out.lifetime = e->cfg.shunt_lifetime + SHUNT_KERNEL_MARGIN;
+		out.lifetime = shunt_kernel_lifetime(e, e->cfg.shunt_lifetime);
 		claim_set(e, c->id, &out);
 		break;
 	case ER_RT_TUNNEL:
@@ -633,7 +644,7 @@ bare_claim(struct er_engine *e, const struct er_shunt *s)
 	p.action = s->action;
 	p.reqid = s->reqid;
 	if (s->expires != 0)
-		p.lifetime = s->expires - e->now + SHUNT_KERNEL_MARGIN;
+		p.lifetime = shunt_kernel_lifetime(e, s->expires - e->now);
 	claim_set(e, ER_OWNER_BARE, &p);
 }
 
