@@ -223,6 +223,17 @@ policy_has "src 10.1.0.0/16 dst 10.2.0.0/16" && fail "shutdown left eroute's pol
 policy_has "::/0" && ip -n "$NS" xfrm policy | grep -q "type 135" &&
 	fail "shutdown left the ND bypass"
 
+# ---- keep-policies=yes: a clean stop leaves eroute's policies ------------
+sed -i 's/^\texpire-shunt-interval=1h$/&\n\tkeep-policies=yes/' "$CONF"
+start
+policy_has "src 10.1.0.0/16 dst 10.2.0.0/16" || fail "west routed again"
+stop
+policy_has "src 10.1.0.0/16 dst 10.2.0.0/16" || fail "keep-policies=yes removed west"
+: >"$LOG"
+start
+grep -q "restart: .* 0 added, 0 deleted" "$LOG" || fail "kept policies adopted: $(grep 'restart:' "$LOG")"
+crash
+
 # ---- kill -9 with 1000 connections; restart without a gap ----------------
 {
 	printf 'config setup\n\texpire-shunt-interval=1h\n\n'
