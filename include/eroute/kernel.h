@@ -83,6 +83,10 @@ struct er_kernel_ops {
 	int (*sa_dump)(void *ctx, er_kernel_sa_cb *cb, void *cbctx,
 		       struct er_err *err);
 	int (*poll_event)(void *ctx, struct er_kernel_event *ev);
+	/* Optional: many adds (update when present) in as few kernel round
+	 * trips as the backend can; results[i] as for policy_add. */
+	int (*policy_add_bulk)(void *ctx, const struct er_policy *pols,
+			       size_t n, int *results, struct er_err *err);
 	/* Optional: the acquires the kernel still holds (XFRM's larval
 	 * states, the sim's narrow holds), as ACQUIRE events. */
 	int (*acquire_dump)(void *ctx, er_kernel_event_cb *cb, void *cbctx,
@@ -102,6 +106,18 @@ struct er_kernel {
  */
 int er_kernel_policy_add(const struct er_kernel *k, const struct er_policy *pol,
 			 struct er_err *err);
+
+/**
+ * er_kernel_policy_add_bulk - install many policies (each updated if
+ *	present), in batches where the backend can (XFRM: one netlink
+ *	round trip per batch, hash thresholds sized for the set)
+ * @results: @n entries: 0 added, ER_KERNEL_UPDATED, or -errno
+ *
+ * Return: 0 when all went in, else the first -errno (@err names it).
+ */
+int er_kernel_policy_add_bulk(const struct er_kernel *k,
+			      const struct er_policy *pols, size_t n,
+			      int *results, struct er_err *err);
 
 /**
  * er_kernel_policy_replace - change a policy in place (add if missing)

@@ -14,6 +14,9 @@
 #include "daemon.h"
 #include "negotiator.h"
 #include "render.h"
+#ifdef EROUTE_HAVE_XFRM
+#include "eroute/xfrm.h"
+#endif
 
 #define EROUTE_VERSION "0.1.0"
 
@@ -96,6 +99,28 @@ cmd_status(struct daemon *d, json_t *req, json_t **result, struct er_err *err)
 			    (json_int_t)daemon_now(d), "bare_shunts",
 			    (json_int_t)er_shunt_count(er_engine_shunts(d->engine)),
 			    "uptime", (json_int_t)(daemon_now(d) - d->started));
+#ifdef EROUTE_HAVE_XFRM
+	if (d->xfrm != NULL) {
+		struct er_xfrm_thresholds t;
+		struct er_xfrm_stats xs;
+
+		er_xfrm_stats_get(d->xfrm, &xs);
+		json_object_set_new(
+			*result, "xfrm",
+			json_pack("{s:I, s:I, s:I}", "events",
+				  (json_int_t)xs.events, "malformed",
+				  (json_int_t)xs.malformed, "lost",
+				  (json_int_t)xs.lost));
+		if (er_xfrm_thresholds_get(d->xfrm, &t, NULL) == 0)
+			json_object_set_new(
+				json_object_get(*result, "xfrm"),
+				"spd_hash_thresholds",
+				json_pack("{s:i, s:i, s:i, s:i}", "v4_lbits",
+					  t.v4_lbits, "v4_rbits", t.v4_rbits,
+					  "v6_lbits", t.v6_lbits, "v6_rbits",
+					  t.v6_rbits));
+	}
+#endif
 	if (d->sim != NULL) {
 		er_sim_stats(d->sim, &st);
 		json_object_set_new(

@@ -348,6 +348,20 @@ j_policy_add(void *ctx, const struct er_policy *pol, struct er_err *err)
 }
 
 static int
+j_policy_add_bulk(void *ctx, const struct er_policy *pols, size_t n,
+		  int *results, struct er_err *err)
+{
+	struct journal *j = ctx;
+	int ret = er_kernel_policy_add_bulk(&j->inner, pols, n, results, err);
+
+	for (size_t i = 0; i < n; i++) {
+		if (results[i] >= 0)
+			record_policy(j, &pols[i]);
+	}
+	return ret;
+}
+
+static int
 j_policy_replace(void *ctx, const struct er_policy *pol, struct er_err *err)
 {
 	struct journal *j = ctx;
@@ -491,6 +505,7 @@ static struct er_kernel_ops journal_ops = {
 	.sa_dump = j_sa_dump,
 	.poll_event = j_poll_event,
 	.acquire_dump = j_acquire_dump,
+	.policy_add_bulk = j_policy_add_bulk,
 };
 
 struct er_kernel

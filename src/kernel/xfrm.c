@@ -1162,6 +1162,13 @@ xfrm_acquire_dump(void *ctx, er_kernel_event_cb *cb, void *cbctx,
 	return er_xfrm_larval_dump(ctx, cb, cbctx, err);
 }
 
+static int
+xfrm_policy_add_bulk(void *ctx, const struct er_policy *pols, size_t n,
+		     int *results, struct er_err *err)
+{
+	return er_xfrm_policy_install_bulk(ctx, pols, n, results, err);
+}
+
 static const struct er_kernel_ops xfrm_ops = {
 	.name = "xfrm",
 	.policy_add = xfrm_policy_add,
@@ -1175,6 +1182,7 @@ static const struct er_kernel_ops xfrm_ops = {
 	.sa_dump = xfrm_sa_dump,
 	.poll_event = xfrm_poll_event,
 	.acquire_dump = xfrm_acquire_dump,
+	.policy_add_bulk = xfrm_policy_add_bulk,
 };
 
 static struct mnl_socket *

@@ -277,17 +277,104 @@ claim_drop(struct er_engine *e, enum er_dir dir, const struct er_selector *sel,
 	sync_key(e, k);
 }
 
+/*
+ * Sync every key at once (the end of a restart's adoption): found policies
+ * that are as wanted are taken as they are, and every add or change goes
+ * to the kernel in one bulk call, which XFRM turns into a few netlink
+ * round trips instead of one per policy.
+ */
 int
 claim_sync_all(struct er_engine *e)
 {
-	struct claim_key *k, *next;
+	struct claim_key *k, *next, *rest, **keys = NULL;
+	struct er_policy *pols = NULL;
+	int *results = NULL;
+	struct er_err err = {0};
+	size_t n = 0, cap = 0;
 	int ret = 0;
 
 	for (k = RB_MIN(claim_tree, &e->claims); k != NULL; k = next) {
+		struct claim *best = TAILQ_FIRST(&k->claims);
+		const struct er_policy *cur =
+			er_spd_get(e->view, k->dir, &k->sel);
+		struct er_policy want;
+
+		next = RB_NEXT(claim_tree, &e->claims, k);
+		if (best == NULL) {
+			if (sync_key(e, k) < 0)
+				ret = -EIO;
+			continue;
+		}
+		want = best->pol;
+		want.owner = best->owner;
+		if (cur != NULL) {
+			struct er_policy found = *cur;
+
+			found.owner = want.owner;
+			if (!k->dirty && policy_same(&found, &want)) {
+				sync_key(e, k);	/* adopted as it is */
+				continue;
+			}
+		}
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 256;
+			struct claim_key **nk =
+				realloc(keys, ncap * sizeof(*nk));
+			struct er_policy *np;
+
+			if (nk == NULL)
+				break;
+			keys = nk;
+			np = realloc(pols, ncap * sizeof(*np));
+			if (np == NULL)
+				break;
+			pols = np;
+			cap = ncap;
+		}
+		want.created = e->now;
+		keys[n] = k;
+		pols[n++] = want;
+	}
+	rest = k;
+	results = calloc(n + 1, sizeof(*results));
+	if (results == NULL) {
+		/* No room to batch: one by one, as always. */
+		for (size_t i = 0; i < n; i++)
+			if (sync_key(e, keys[i]) < 0)
+				ret = -EIO;
+		n = 0;
+	}
+	if (n > 0 && results != NULL) {
+		if (er_kernel_policy_add_bulk(&e->cfg.kernel, pols, n, results,
+					      &err) < 0)
+			engine_log(e, ER_LOG_ERROR, NULL,
+				   "kernel: %s (will retry)", err.msg);
+		for (size_t i = 0; i < n; i++) {
+			k = keys[i];
+			if (results[i] < 0) {
+				set_dirty(e, k, true);
+				ret = -EIO;
+				continue;
+			}
+			er_spd_upsert(e->view, &pols[i], NULL);
+			set_dirty(e, k, false);
+			if (e->adopt_stats != NULL) {
+				if (results[i] == ER_KERNEL_UPDATED)
+					e->adopt_stats->updated++;
+				else
+					e->adopt_stats->added++;
+			}
+		}
+	}
+	/* Whatever the loop could not collect goes one by one. */
+	for (k = rest; k != NULL; k = next) {
 		next = RB_NEXT(claim_tree, &e->claims, k);
 		if (sync_key(e, k) < 0)
 			ret = -EIO;
 	}
+	free(keys);
+	free(pols);
+	free(results);
 	return ret;
 }
 

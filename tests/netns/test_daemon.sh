@@ -268,6 +268,8 @@ grep -q "restart: 1000 policies adopted as they were, 0 updated, 0 added, 0 dele
 	fail "adoption: $(grep 'restart:' "$LOG")"
 grep -q "File exists" "$LOG" && fail "EEXIST at restart"
 eq "$(erj status | jq -r '[.connections[].routing] | unique | @json')" '["prospective"]' "all routed"
+erj status | jq -e '.xfrm.spd_hash_thresholds.v4_lbits >= 0' >/dev/null ||
+	fail "status reports the SPD hash thresholds"
 
 # Change ten connections, crash, restart: only those change.
 sed -i '/^conn c[0-9]$/a\	priority=4242' "$CONF"
