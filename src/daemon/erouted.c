@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <ifaddrs.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -647,6 +648,38 @@ setup_kernel(struct daemon *d, uint64_t seed, struct er_err *err)
 #endif
 }
 
+/* On the real kernel, acquires towards any address of this host are
+ * refused, not only towards left= addresses. */
+static void
+host_addresses(struct er_engine_config *ec)
+{
+	static struct er_addr addrs[256];
+	struct ifaddrs *ifa, *i;
+	size_t n = 0;
+
+	if (getifaddrs(&ifa) != 0)
+		return;
+	for (i = ifa; i != NULL && n < 256; i = i->ifa_next) {
+		if (i->ifa_addr == NULL)
+			continue;
+		memset(&addrs[n], 0, sizeof(addrs[n]));
+		if (i->ifa_addr->sa_family == AF_INET) {
+			addrs[n].family = AF_INET;
+			memcpy(addrs[n++].a,
+			       &((struct sockaddr_in *)i->ifa_addr)->sin_addr,
+			       4);
+		} else if (i->ifa_addr->sa_family == AF_INET6) {
+			addrs[n].family = AF_INET6;
+			memcpy(addrs[n++].a,
+			       &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr,
+			       16);
+		}
+	}
+	freeifaddrs(ifa);
+	ec->local_addrs = addrs;
+	ec->nlocal_addrs = n;
+}
+
 static int
 run(struct daemon *d)
 {
@@ -673,6 +706,8 @@ run(struct daemon *d)
 	else
 		d->kernel = journal_wrap(d->journal, d->kernel, journal_name,
 					 d);
+	if (d->xfrm != NULL)
+		host_addresses(&ec);
 	ec.kernel = d->kernel;
 	ec.event_cb = on_engine_event;
 	ec.event_ctx = d;
