@@ -37,6 +37,13 @@ struct cli_command {
 int cli_call(struct cli *c, json_t *req, json_t **result);
 
 /**
+ * cli_query - cli_call; with --json the result is printed at once and
+ *	*result is NULL, so a command only formats for people when there is
+ *	something left to format
+ */
+int cli_query(struct cli *c, json_t *req, json_t **result);
+
+/**
  * cli_simple - cli_call, then print the result with --json, or @done
  *	(may be NULL) for people
  */

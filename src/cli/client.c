@@ -154,6 +154,19 @@ cli_print_json(json_t *v)
 }
 
 int
+cli_query(struct cli *c, json_t *req, json_t **result)
+{
+	int ret = cli_call(c, req, result);
+
+	if (ret == CLI_OK && c->json) {
+		cli_print_json(*result);
+		json_decref(*result);
+		*result = NULL;
+	}
+	return ret;
+}
+
+int
 cli_simple(struct cli *c, json_t *req, const char *done)
 {
 	json_t *res;

@@ -64,16 +64,12 @@ cmd_reload(struct cli *c, int argc, char **argv)
 	(void)argv;
 	if (argc != 0)
 		return cli_usage_error("reload takes no arguments");
-	ret = cli_call(c, json_pack("{s:s}", "cmd", "reload"), &res);
-	if (ret != CLI_OK)
+	ret = cli_query(c, json_pack("{s:s}", "cmd", "reload"), &res);
+	if (ret != CLI_OK || res == NULL)
 		return ret;
-	if (c->json) {
-		cli_print_json(res);
-	} else {
-		print_names("added", json_object_get(res, "added"));
-		print_names("removed", json_object_get(res, "removed"));
-		print_names("changed", json_object_get(res, "changed"));
-	}
+	print_names("added", json_object_get(res, "added"));
+	print_names("removed", json_object_get(res, "removed"));
+	print_names("changed", json_object_get(res, "changed"));
 	json_decref(res);
 	return CLI_OK;
 }

@@ -19,14 +19,9 @@ list(struct cli *c, const char *cmd, int argc, int ncols,
 
 	if (argc != 0)
 		return cli_usage_error("%s takes no arguments", cmd);
-	ret = cli_call(c, json_pack("{s:s}", "cmd", cmd), &res);
-	if (ret != CLI_OK)
+	ret = cli_query(c, json_pack("{s:s}", "cmd", cmd), &res);
+	if (ret != CLI_OK || res == NULL)
 		return ret;
-	if (c->json) {
-		cli_print_json(res);
-		json_decref(res);
-		return CLI_OK;
-	}
 	t = table_new(ncols, head);
 	json_array_foreach(res, i, row) {
 		char bufs[16][32];
@@ -81,14 +76,9 @@ cmd_shunt_list(struct cli *c, int argc, char **argv)
 	(void)argv;
 	if (argc != 0)
 		return cli_usage_error("shunt list takes no arguments");
-	ret = cli_call(c, json_pack("{s:s}", "cmd", "shunt-list"), &res);
-	if (ret != CLI_OK)
+	ret = cli_query(c, json_pack("{s:s}", "cmd", "shunt-list"), &res);
+	if (ret != CLI_OK || res == NULL)
 		return ret;
-	if (c->json) {
-		cli_print_json(res);
-		json_decref(res);
-		return CLI_OK;
-	}
 	/* ipsec shuntstatus: SRC -PROTO-> DST => %ACTION COUNT ORIGIN. */
 	json_array_foreach(res, i, s) {
 		json_t *exp = json_object_get(s, "expires_in");

@@ -19,14 +19,9 @@ cmd_sim_packet(struct cli *c, int argc, char **argv)
 		json_decref(req);
 		return ret;
 	}
-	ret = cli_call(c, req, &res);
-	if (ret != CLI_OK)
+	ret = cli_query(c, req, &res);
+	if (ret != CLI_OK || res == NULL)
 		return ret;
-	if (c->json) {
-		cli_print_json(res);
-		json_decref(res);
-		return CLI_OK;
-	}
 	p = json_object_get(res, "policy");
 	printf("verdict: %s", json_string_value(json_object_get(res, "verdict")));
 	if (json_is_string(json_object_get(res, "spi")))
@@ -99,16 +94,13 @@ cmd_sim_advance(struct cli *c, int argc, char **argv)
 	if (secs < 0)
 		return cli_usage_error("\"%s\": not a duration (90, 30s, 15m, "
 				       "2h, 1d; at most 10 years)", argv[0]);
-	ret = cli_call(c, json_pack("{s:s, s:I}", "cmd", "sim-advance",
-				    "seconds", (json_int_t)secs),
-		       &res);
-	if (ret != CLI_OK)
+	ret = cli_query(c, json_pack("{s:s, s:I}", "cmd", "sim-advance",
+				     "seconds", (json_int_t)secs),
+			&res);
+	if (ret != CLI_OK || res == NULL)
 		return ret;
-	if (c->json)
-		cli_print_json(res);
-	else
-		printf("now: %lld\n",
-		       (long long)json_integer_value(json_object_get(res, "now")));
+	printf("now: %lld\n",
+	       (long long)json_integer_value(json_object_get(res, "now")));
 	json_decref(res);
 	return CLI_OK;
 }

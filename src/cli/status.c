@@ -18,14 +18,9 @@ cmd_status(struct cli *c, int argc, char **argv)
 	(void)argv;
 	if (argc != 0)
 		return cli_usage_error("status takes no arguments");
-	ret = cli_call(c, json_pack("{s:s}", "cmd", "status"), &res);
-	if (ret != CLI_OK)
+	ret = cli_query(c, json_pack("{s:s}", "cmd", "status"), &res);
+	if (ret != CLI_OK || res == NULL)
 		return ret;
-	if (c->json) {
-		cli_print_json(res);
-		json_decref(res);
-		return CLI_OK;
-	}
 	t = table_new(5, head);
 	json_array_foreach(json_object_get(res, "connections"), i, conn) {
 		char sel[512], owner[32] = "-", detail[128] = "";

@@ -35,14 +35,9 @@ cmd_trace(struct cli *c, int argc, char **argv)
 		json_decref(req);
 		return ret;
 	}
-	ret = cli_call(c, req, &res);
-	if (ret != CLI_OK)
+	ret = cli_query(c, req, &res);
+	if (ret != CLI_OK || res == NULL)
 		return ret;
-	if (c->json) {
-		cli_print_json(res);
-		json_decref(res);
-		return CLI_OK;
-	}
 	p = json_object_get(res, "policy");
 	if (json_is_null(p)) {
 		printf("no policy: the packet passes in the clear\n");
