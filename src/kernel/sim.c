@@ -599,6 +599,9 @@ sim_policy_install(void *ctx, const struct er_policy *pol, struct er_err *err)
 	if (ret < 0) {
 		char what[ER_SELECTOR_STRLEN + 16];
 
+		/* The old policy stays; its packet goes on as it would. */
+		if (had)
+			release(sim, &pkt, bytes);
 		er_policy_describe(pol->dir, &pol->sel, what, sizeof(what));
 		return er_err_set(err, ret, "%s: %s", what, strerror(-ret));
 	}
