@@ -350,7 +350,10 @@ adopt_instances(struct er_engine *e, const struct sa_index *ix,
 					    NULL);
 			if (inst != NULL && inst->reqids[0] == sa->reqid)
 				adopt_groups(e, inst, ix, st);
-			else if (inst != NULL && created)
+			/* No pair of SAs made it a tunnel: it has no reason
+			 * to be. */
+			if (inst != NULL && created &&
+			    TAILQ_EMPTY(&inst->groups))
 				conn_transition(e, inst, CEV_DELETE, NULL,
 						NULL);
 			break;
