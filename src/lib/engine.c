@@ -385,6 +385,7 @@ er_engine_new(const struct er_engine_config *cfg, struct er_err *err)
 	RB_INIT(&e->reqid_by_sel);
 	RB_INIT(&e->reqid_by_num);
 	RB_INIT(&e->foreign);
+	RB_INIT(&e->routes);
 	e->next_conn_id = 1;
 	if (e->view == NULL || e->sad == NULL || e->shunts == NULL) {
 		er_err_set(err, -ENOMEM, "engine: out of memory");
@@ -430,6 +431,7 @@ er_engine_free(struct er_engine *e)
 	}
 	claim_free_all(e);
 	foreign_free_all(e);
+	route_free_all(e);
 	er_spd_free(e->view);
 	er_sad_free(e->sad);
 	er_shunt_table_free(e->shunts);
@@ -754,22 +756,85 @@ conn_updown(struct er_engine *e, struct conn *c, enum er_updown_verb verb)
 	engine_emit(e, &ev, c);
 }
 
-/* Another routed connection to the same remote client (route sharing,
- * reference 001's route_owner). */
-static struct conn *
+static int
+route_cmp(const struct route_entry *a, const struct route_entry *b)
+{
+	return er_prefix_cmp(&a->client, &b->client);
+}
+
+RB_GENERATE_STATIC(route_tree, route_entry, link, route_cmp)
+
+/* Does @c take part in route sharing?  Instances ride on their group's
+ * route, and a group's many prefixes are its own. */
+static bool
+route_shares(const struct conn *c)
+{
+	return c->group == NULL && !c->cfg.group;
+}
+
+/* Keep @c on (or off) its remote client's route as it becomes routed (or
+ * not); conn_transition() calls this for every change of state. */
+void
+route_follow(struct er_engine *e, struct conn *c, bool routed)
+{
+	struct route_entry key, *r;
+
+	if (!route_shares(c) || routed == (c->route != NULL))
+		return;
+	if (!routed) {
+		r = c->route;
+		TAILQ_REMOVE(&r->conns, c, route_link);
+		c->route = NULL;
+		if (TAILQ_EMPTY(&r->conns)) {
+			RB_REMOVE(route_tree, &e->routes, r);
+			free(r);
+		}
+		return;
+	}
+	key.client = c->remote_clients[0];
+	r = RB_FIND(route_tree, &e->routes, &key);
+	if (r == NULL) {
+		r = calloc(1, sizeof(*r));
+		if (r == NULL)
+			return;
+		r->client = key.client;
+		TAILQ_INIT(&r->conns);
+		RB_INSERT(route_tree, &e->routes, r);
+	}
+	TAILQ_INSERT_TAIL(&r->conns, c, route_link);
+	c->route = r;
+}
+
+/* Another routed connection to the same remote client, or NULL. */
+struct conn *
 route_sharer(const struct er_engine *e, const struct conn *c)
 {
+	struct route_entry key, *r;
 	struct conn *d;
 
-	RB_FOREACH(d, conn_id_tree,
-		   (struct conn_id_tree *)(uintptr_t)&e->conns_by_id) {
-		if (d == c || d->group != NULL || d->cfg.group ||
-		    !conn_is_routed_state(d->rt))
-			continue;
-		if (er_prefix_equal(&d->remote_clients[0], &c->remote_clients[0]))
+	if (!route_shares(c))
+		return NULL;
+	key.client = c->remote_clients[0];
+	r = RB_FIND(route_tree, (struct route_tree *)(uintptr_t)&e->routes,
+		    &key);
+	if (r == NULL)
+		return NULL;
+	TAILQ_FOREACH(d, &r->conns, route_link) {
+		if (d != c)
 			return d;
 	}
 	return NULL;
+}
+
+void
+route_free_all(struct er_engine *e)
+{
+	struct route_entry *r;
+
+	while ((r = RB_MIN(route_tree, &e->routes)) != NULL) {
+		RB_REMOVE(route_tree, &e->routes, r);
+		free(r);
+	}
 }
 
 void
@@ -778,7 +843,7 @@ conn_route_updown(struct er_engine *e, struct conn *c, bool route)
 	/* Instances ride on their group's route. */
 	if (c->group != NULL)
 		return;
-	if (!c->cfg.group && route_sharer(e, c) != NULL)
+	if (route_sharer(e, c) != NULL)
 		return;
 	if (route) {
 		conn_updown(e, c, ER_UPDOWN_PREPARE);
@@ -2361,11 +2426,20 @@ er_engine_check(const struct er_engine *e, char *buf, size_t len)
 			return ret;
 	}
 	/* Reference 001 route sharing: connections routed to the same
-	 * remote client agree on the route (here: the local address). */
+	 * remote client agree on the route (here: the local address); the
+	 * route index holds exactly the routed ones. */
 	RB_FOREACH(c, conn_id_tree,
 		   (struct conn_id_tree *)(uintptr_t)&e->conns_by_id) {
-		if (c->group != NULL || c->cfg.group ||
-		    !conn_is_routed_state(c->rt))
+		bool routed = route_shares(c) && conn_is_routed_state(c->rt);
+
+		if (routed != (c->route != NULL))
+			FAIL("%s: %s but %s the route index", c->cfg.name,
+			     er_routing_name(c->rt),
+			     c->route != NULL ? "on" : "not on");
+		if (c->route != NULL &&
+		    !er_prefix_equal(&c->route->client, &c->remote_clients[0]))
+			FAIL("%s: on another client's route", c->cfg.name);
+		if (!routed)
 			continue;
 		d = route_sharer(e, c);
 		if (d != NULL && !er_addr_equal(&d->cfg.local, &c->cfg.local))

@@ -86,7 +86,20 @@ struct conn {
 	unsigned revivals;
 	RB_ENTRY(conn) by_name;
 	RB_ENTRY(conn) by_id;
+	TAILQ_ENTRY(conn) route_link;	/* on its route while routed */
+	struct route_entry *route;
 };
+
+/* The routed connections to one remote client: they share its route
+ * (reference 001's route_owner). */
+TAILQ_HEAD(conn_list, conn);
+struct route_entry {
+	struct er_prefix client;
+	struct conn_list conns;
+	RB_ENTRY(route_entry) link;
+};
+
+RB_HEAD(route_tree, route_entry);
 
 RB_HEAD(conn_name_tree, conn);
 RB_HEAD(conn_id_tree, conn);
@@ -157,6 +170,7 @@ struct er_engine {
 	size_t ndirty;
 	bool stopped;			/* er_engine_shutdown() ran */
 	struct foreign_tree foreign;
+	struct route_tree routes;
 	bool adopting;			/* between adopt_begin and _finish */
 	struct er_adopt_stats *adopt_stats; /* counting, during _finish */
 };
@@ -178,6 +192,9 @@ struct conn *instance_get(struct er_engine *e, struct conn *grp,
 			  const struct er_addr *peer, bool *created,
 			  struct er_err *err);
 void engine_settle(struct er_engine *e);
+void route_follow(struct er_engine *e, struct conn *c, bool routed);
+struct conn *route_sharer(const struct er_engine *e, const struct conn *c);
+void route_free_all(struct er_engine *e);
 bool foreign_has(const struct er_engine *e, enum er_dir dir,
 		 const struct er_selector *sel);
 void foreign_free_all(struct er_engine *e);

@@ -501,6 +501,8 @@ conn_transition(struct er_engine *e, struct conn *c, enum conn_event ev,
 				  c->cfg.name, conn_event_name(ev),
 				  er_routing_name(old));
 	st = table[old][ev](e, c, args != NULL ? args : &none);
+	route_follow(e, c, st != RT_DELETED &&
+				   conn_is_routed_state((enum er_routing)st));
 	if (st == RT_DELETED) {
 		/* Whatever the handler left: policy first, then SAs. */
 		negotiation_cancel(e, c);
