@@ -137,7 +137,7 @@ struct er_engine_config {
 	uint64_t shunt_lifetime;	/* bare and failure shunts; 900 */
 	uint64_t larval_timeout;	/* unkeyed inbound SPI reservation; 30 */
 	uint32_t reqid_base;		/* first reqid; default 0x3e800000 */
-	uint32_t reqid_count;		/* size of the range; default 65536 */
+	uint32_t reqid_count;		/* size of the range; default 2^20 */
 	/* Addresses of this host beyond every left=: acquires towards them
 	 * are refused. */
 	const struct er_addr *local_addrs;
@@ -147,7 +147,7 @@ struct er_engine_config {
 /* The reqid range eroute uses when nobody says otherwise: a marker that
  * tells eroute's kernel objects from anybody else's. */
 #define ER_REQID_BASE 0x3e800000u
-#define ER_REQID_COUNT 65536u
+#define ER_REQID_COUNT (1u << 20)
 
 /* ------------------------------------------------------------------ */
 /* Negotiation results                                                 */

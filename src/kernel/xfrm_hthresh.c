@@ -4,17 +4,19 @@
  *
  * The kernel hashes a policy by its (local, remote) addresses masked to
  * (lbits, rbits) when both of its prefixes are at least that long; every
- * other policy goes to the inexact structures, whose insert walks a list:
- * installing n inexact policies costs about n^2.  The kernel's defaults
- * (32/32, 128/128) hash only host-to-host policies, which is why 100k
- * mixed-prefix policies take minutes to install.  Lower thresholds hash
- * more policies but mask more address bits, so more of them share a hash
- * key, and a bucket is a list too.
+ * other policy is "inexact".  Since 5.0 the kernel keeps inexact policies
+ * in trees of prefix bins, so an inexact insert costs about log n steps;
+ * before, it walked one list and n inserts cost n^2.  A hash bucket is a
+ * list: lower thresholds hash more policies but mask more address bits, so
+ * more of them share a key, and policies concentrated in one network (all
+ * of 10.0.0.0/8) crowd a few buckets -- worse than the inexact trees.  The
+ * kernel's defaults (32/32, 128/128) hash only host-to-host policies.
  *
- * This module scores candidate thresholds by that model -- inexact^2 plus
- * the sum over hash keys of count^2, per direction -- and keeps the
- * cheapest.  Pure: no kernel, no clock; the answer depends only on the
- * policies.
+ * This module scores candidate thresholds by that model -- n log n tree
+ * steps for the inexact policies plus the sum over hash keys of count^2,
+ * per direction, scaled from a sample -- and keeps the cheapest, which is
+ * the default when hashing would only crowd the buckets.  Pure: no kernel,
+ * no clock; the answer depends only on the policies.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,7 @@
 #define SAMPLE_MAX 8192u
 #define LEN_COUNT 129u	/* prefix lengths 0..128 */
 #define CAND_MAX 12u	/* candidate lengths tried per side */
+#define INEXACT_STEP 4u	/* an inexact tree step, in bucket-walk units */
 
 struct hkey {
 	uint8_t dir;
@@ -38,6 +41,7 @@ struct fam {
 	size_t n;		/* sampled policies of the family */
 	const struct er_policy **pol;
 	bool llen[LEN_COUNT], rlen[LEN_COUNT];	/* lengths present */
+	size_t stride;		/* one policy sampled in this many */
 };
 
 static void
@@ -93,13 +97,23 @@ score(const struct fam *f, unsigned lbits, unsigned rbits, struct hkey *keys)
 		mask_copy(keys[nk].remote, r->addr.a, rbits, f->bits);
 		nk++;
 	}
-	for (i = 0; i < ER_DIR_COUNT; i++)
-		cost += inexact[i] * inexact[i];
+	/* Kernels since 5.0 keep inexact policies in trees of prefix bins:
+	 * an insert costs about log n tree steps, a few hash compares each.
+	 * In sample units: the sample stands for stride times as many. */
+	for (i = 0; i < ER_DIR_COUNT; i++) {
+		uint64_t total = inexact[i] * f->stride, depth = 1;
+
+		while (total >>= 1)
+			depth++;
+		cost += inexact[i] * depth * INEXACT_STEP;
+	}
 	qsort(keys, nk, sizeof(*keys), hkey_cmp);
+	/* A hash bucket is a list: a run of r sampled keys stands for
+	 * r * stride policies, each walking the bucket. */
 	for (i = 0; i < nk; i++) {
 		run++;
 		if (i + 1 == nk || hkey_cmp(&keys[i], &keys[i + 1]) != 0) {
-			cost += run * run;
+			cost += run * run * f->stride;
 			run = 0;
 		}
 	}
@@ -169,6 +183,7 @@ er_xfrm_thresholds_choose(const struct er_policy *pols, size_t n,
 		counts[pols[i].sel.src.addr.family == AF_INET6]++;
 	for (k = 0; k < 2; k++) {
 		stride[k] = counts[k] / SAMPLE_MAX + 1;
+		fams[k].stride = stride[k];
 		fams[k].pol = calloc(counts[k] / stride[k] + 1,
 				     sizeof(*fams[k].pol));
 	}
