@@ -43,8 +43,9 @@ struct er_spi_req {
  * @spi: the SPI chosen
  * @err: optional error text
  *
- * Return: 0; -ENOSPC when no SPI in the range is free; -EINVAL for a range
- * below 256 or backwards; -ENOMEM.
+ * A range reaching below 256 is clamped to start at 256.  Return: 0;
+ * -ENOSPC when no SPI in the range is free (a range lying wholly below 256
+ * has none); -EINVAL for a backwards range; -ENOMEM.
  */
 int er_spi_alloc(struct er_sad *sad, struct er_rng *rng,
 		 const struct er_spi_req *req, uint32_t *spi,

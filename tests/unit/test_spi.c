@@ -143,6 +143,59 @@ test_spi_bad_ranges(void **state)
 	er_sad_free(sad);
 }
 
+/* A generator whose every draw is 0 makes the allocator start at the bottom
+ * of its range: with the default range that must be 0x100, never below. */
+static void
+test_spi_default_range_never_below_0x100(void **state)
+{
+	struct er_sad *sad = er_sad_new();
+	struct er_rng zero = {{0, 0, 0, 0}};
+	struct er_spi_req r = REQ("198.51.100.7", 1, 0, 0);
+	uint32_t spi;
+
+	(void)state;
+	assert_int_equal(er_rng_next(&zero), 0);
+	assert_int_equal(er_spi_alloc(sad, &zero, &r, &spi, NULL), 0);
+	assert_int_equal(spi, ER_SPI_MIN);
+	assert_int_equal(er_spi_alloc(sad, &zero, &r, &spi, NULL), 0);
+	assert_int_equal(spi, ER_SPI_MIN + 1);
+	/* IPv6 alike. */
+	r = REQ("2001:db8::7", 1, 0, 0);
+	assert_int_equal(er_spi_alloc(sad, &zero, &r, &spi, NULL), 0);
+	assert_int_equal(spi, ER_SPI_MIN);
+	er_sad_free(sad);
+}
+
+/* Not only larval reservations: an SPI a keyed SA (mature or dying) has
+ * for the same destination and protocol is never handed out. */
+static void
+test_spi_skips_live_sas(void **state)
+{
+	struct er_sad *sad = er_sad_new();
+	struct er_rng zero = {{0, 0, 0, 0}};
+	struct er_spi_req r = REQ("198.51.100.7", 1, 0x500, 0x502);
+	struct er_sa sa = {0};
+	uint32_t spi;
+
+	(void)state;
+	sa.id.dst = r.dst;
+	sa.id.proto = IPPROTO_ESP;
+	sa.id.spi = 0x500;
+	sa.state = ER_SA_MATURE;
+	assert_int_equal(er_sad_add(sad, &sa, NULL), 0);
+	sa.id.spi = 0x501;
+	sa.state = ER_SA_DYING;
+	assert_int_equal(er_sad_add(sad, &sa, NULL), 0);
+	/* The same SPI for AH is no obstacle. */
+	sa.id.spi = 0x502;
+	sa.id.proto = IPPROTO_AH;
+	assert_int_equal(er_sad_add(sad, &sa, NULL), 0);
+	assert_int_equal(er_spi_alloc(sad, &zero, &r, &spi, NULL), 0);
+	assert_int_equal(spi, 0x502);
+	assert_int_equal(er_spi_alloc(sad, &zero, &r, &spi, NULL), -ENOSPC);
+	er_sad_free(sad);
+}
+
 static void
 test_spi_many_concurrent_unique(void **state)
 {
@@ -168,6 +221,8 @@ main(void)
 		cmocka_unit_test(test_spi_range_of_one_and_two),
 		cmocka_unit_test(test_spi_exhaustion_of_a_small_range),
 		cmocka_unit_test(test_spi_bad_ranges),
+		cmocka_unit_test(test_spi_default_range_never_below_0x100),
+		cmocka_unit_test(test_spi_skips_live_sas),
 		cmocka_unit_test(test_spi_many_concurrent_unique),
 	};
 
