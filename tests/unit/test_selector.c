@@ -316,6 +316,56 @@ test_selector_host_from_packet(void **state)
 	assert_true(er_selector_matches(&sel, &p));
 }
 
+/* The same maths for IPv6: containment, overlap, specificity and order,
+ * and a %any side that takes IPv6 from the other. */
+static void
+test_selector_ipv6(void **state)
+{
+	struct er_selector wide = S("2001:db8::/32", "::/0", NULL, NULL, NULL);
+	struct er_selector net = S("2001:db8:1::/48", "2001:db8:2::/48", NULL,
+				   NULL, NULL);
+	struct er_selector web = S("2001:db8:1::/48", "2001:db8:2::/48", "tcp",
+				   NULL, "443");
+	struct er_selector host = S("2001:db8:1::1", "2001:db8:2::1", "icmpv6",
+				    NULL, NULL);
+	struct er_selector other = S("2001:db8:3::/48", "2001:db8:2::/48",
+				     NULL, NULL, NULL);
+	struct er_selector v4 = S("0.0.0.0/0", "0.0.0.0/0", NULL, NULL, NULL);
+	struct er_selector any = S("%any", "2001:db8:2::/48", NULL, NULL, NULL);
+	struct er_packet p = PKT("2001:db8:1::1", "2001:db8:2::1", 6, 9, 443);
+	char buf[ER_SELECTOR_STRLEN];
+
+	(void)state;
+	assert_true(er_selector_contains(&wide, &net));
+	assert_true(er_selector_contains(&net, &web));
+	assert_true(er_selector_contains(&net, &host));
+	assert_false(er_selector_contains(&web, &host));
+	assert_false(er_selector_contains(&net, &wide));
+	assert_true(er_selector_overlaps(&wide, &host));
+	assert_false(er_selector_overlaps(&web, &host));
+	assert_false(er_selector_overlaps(&other, &net));
+	assert_false(er_selector_overlaps(&v4, &wide));
+	assert_true(er_selector_matches(&web, &p));
+	assert_true(er_selector_matches(&net, &p));
+	assert_false(er_selector_matches(&host, &p));
+	assert_false(er_selector_matches(&v4, &p));
+	assert_true(er_selector_specificity(&host) >
+		    er_selector_specificity(&web));
+	assert_true(er_selector_specificity(&web) >
+		    er_selector_specificity(&net));
+	assert_true(er_selector_specificity(&net) >
+		    er_selector_specificity(&wide));
+	assert_true(er_selector_cmp(&host, &net) < 0);
+	assert_true(er_selector_cmp(&web, &net) < 0);
+	assert_true(er_selector_cmp(&v4, &wide) < 0);
+	assert_true(er_selector_equal(&web, &web));
+	er_selector_format(&any, buf, sizeof(buf));
+	assert_string_equal(buf, "::/0 -> 2001:db8:2::/48");
+	er_selector_format(&host, buf, sizeof(buf));
+	assert_string_equal(buf, "2001:db8:1::1/128 -> 2001:db8:2::1/128 "
+				 "icmpv6");
+}
+
 int
 main(void)
 {
@@ -328,6 +378,7 @@ main(void)
 		cmocka_unit_test(test_selector_specificity_order),
 		cmocka_unit_test(test_selector_total_order_is_consistent),
 		cmocka_unit_test(test_selector_host_from_packet),
+		cmocka_unit_test(test_selector_ipv6),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

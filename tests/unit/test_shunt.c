@@ -132,6 +132,40 @@ test_shunt_expire_removes_every_one_in_one_pass(void **state)
 	er_shunt_table_free(t);
 }
 
+/* The boundary: a shunt expiring at @now goes, one a second later stays,
+ * one without an expiry never goes; IPv4 and IPv6 alike. */
+static void
+test_shunt_expire_boundary(void **state)
+{
+	struct er_shunt_table *t = er_shunt_table_new();
+	struct er_shunt s[] = {
+		SH("192.0.2.1", "198.51.100.1", ER_ACTION_PASS, 999),
+		SH("192.0.2.1", "198.51.100.2", ER_ACTION_DROP, 1000),
+		SH("192.0.2.1", "198.51.100.3", ER_ACTION_HOLD, 1001),
+		SH("192.0.2.1", "198.51.100.4", ER_ACTION_REJECT, 0),
+		SH("2001:db8::1", "2001:db8::2", ER_ACTION_PASS, 1000),
+		SH("2001:db8::1", "2001:db8::3", ER_ACTION_PASS, 1001),
+	};
+	struct er_packet p = PKT("192.0.2.1", "198.51.100.3");
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
+		assert_int_equal(er_shunt_add(t, &s[i], NULL), 0);
+	assert_int_equal(er_shunt_expire(t, 998, NULL, NULL), 0);
+	assert_int_equal(er_shunt_expire(t, 1000, NULL, NULL), 3);
+	assert_null(er_shunt_get(t, &s[0].sel));
+	assert_null(er_shunt_get(t, &s[1].sel));
+	assert_null(er_shunt_get(t, &s[4].sel));
+	assert_non_null(er_shunt_get(t, &s[2].sel));
+	assert_non_null(er_shunt_get(t, &s[5].sel));
+	assert_int_equal(er_shunt_lookup(t, &p)->action, ER_ACTION_HOLD);
+	assert_int_equal(er_shunt_expire(t, 1001, NULL, NULL), 2);
+	assert_int_equal(er_shunt_count(t), 1);
+	assert_int_equal(er_shunt_expire(t, UINT64_MAX, NULL, NULL), 0);
+	assert_non_null(er_shunt_get(t, &s[3].sel));
+	er_shunt_table_free(t);
+}
+
 int
 main(void)
 {
@@ -139,6 +173,7 @@ main(void)
 		cmocka_unit_test(test_shunt_add_replaces_never_duplicates),
 		cmocka_unit_test(test_shunt_lookup_by_packet),
 		cmocka_unit_test(test_shunt_expire_removes_every_one_in_one_pass),
+		cmocka_unit_test(test_shunt_expire_boundary),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

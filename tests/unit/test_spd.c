@@ -342,6 +342,36 @@ test_spd_ipv6(void **state)
 	er_spd_free(spd);
 }
 
+/* Use counts and last use belong to the policy's identity: a replace keeps
+ * them, while everything else (lifetime, creation) comes from the new one. */
+static void
+test_spd_use_counters_survive_replace(void **state)
+{
+	struct er_spd *spd = er_spd_new();
+	struct er_policy p = POL("10.1.0.0/16", "10.2.0.0/16", ER_ACTION_PASS,
+				 1);
+	const struct er_policy *out;
+
+	(void)state;
+	p.created = 10;
+	p.lifetime = 900;
+	assert_int_equal(er_spd_add(spd, &p, &out), 0);
+	er_spd_note_use(spd, out, 20);
+	er_spd_note_use(spd, out, 30);
+	assert_int_equal(out->use_count, 2);
+	assert_int_equal(out->last_used, 30);
+	p.action = ER_ACTION_DROP;
+	p.created = 40;
+	p.lifetime = 60;
+	p.use_count = 0;
+	assert_int_equal(er_spd_replace(spd, &p, &out), 0);
+	assert_int_equal(out->use_count, 2);
+	assert_int_equal(out->last_used, 30);
+	assert_int_equal(out->lifetime, 60);
+	assert_int_equal(out->created, 40);
+	er_spd_free(spd);
+}
+
 int
 main(void)
 {
@@ -356,6 +386,7 @@ main(void)
 		cmocka_unit_test(test_spd_iteration_in_lookup_order),
 		cmocka_unit_test(test_spd_names),
 		cmocka_unit_test(test_spd_ipv6),
+		cmocka_unit_test(test_spd_use_counters_survive_replace),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
