@@ -122,12 +122,15 @@ void er_sim_stats(const struct er_sim *sim, struct er_sim_stats *st);
 
 /*
  * The operation log, for make-before-break checks: every policy add,
- * replace and delete since the last er_sim_oplog_clear().
+ * replace and delete since the last er_sim_oplog_clear(), and every SA
+ * delete asked for while a policy still named that SA (the policy is in
+ * dir / sel, the SA in sa).
  */
 enum er_sim_op {
 	ER_SIM_OP_ADD,
 	ER_SIM_OP_REPLACE,
 	ER_SIM_OP_DEL,
+	ER_SIM_OP_SA_DEL_IN_USE,
 };
 
 struct er_sim_oprec {
@@ -135,6 +138,7 @@ struct er_sim_oprec {
 	enum er_dir dir;
 	struct er_selector sel;
 	enum er_action action;
+	struct er_sa_id sa;		/* SA_DEL_IN_USE only */
 };
 
 size_t er_sim_oplog(const struct er_sim *sim,
@@ -142,8 +146,10 @@ size_t er_sim_oplog(const struct er_sim *sim,
 void er_sim_oplog_clear(struct er_sim *sim);
 
 /**
- * er_sim_gaps - (dir, selector)s that were deleted and then added again
- *	since the last er_sim_oplog_clear(): a window without a policy
+ * er_sim_gaps - windows without protection since the last
+ *	er_sim_oplog_clear(): (dir, selector)s that were deleted and then
+ *	added again, and SAs deleted while a policy still sent traffic to them
+ * @first: receives a description of the first one
  */
 size_t er_sim_gaps(const struct er_sim *sim, char *first, size_t len);
 

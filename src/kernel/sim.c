@@ -5,8 +5,10 @@
  * and adds what a kernel does around them: the outbound packet path, the
  * narrow hold a trap installs, retained packets, lifetimes that raise
  * events, and an event queue the loop drains.  It also records every policy
- * operation so tests can prove that no selector ever lost its policy
- * between a delete and an add (make-before-break).
+ * operation, and every SA deleted while a policy still named it, so tests
+ * can prove that no selector ever lost its policy between a delete and an
+ * add and that no policy ever sent traffic to an SA that was gone
+ * (make-before-break).
  *
  * Nothing here calls back into the engine: events are queued.
  */
@@ -157,7 +159,8 @@ queue_event(struct er_sim *sim, const struct er_kernel_event *ev)
 	sim->ev_count++;
 }
 
-static void
+/* Return: the record, or NULL when there was no room for it. */
+static struct er_sim_oprec *
 oplog_add(struct er_sim *sim, enum er_sim_op op, enum er_dir dir,
 	  const struct er_selector *sel, enum er_action action)
 {
@@ -167,12 +170,13 @@ oplog_add(struct er_sim *sim, enum er_sim_op op, enum er_dir dir,
 			realloc(sim->oplog, cap * sizeof(*sim->oplog));
 
 		if (n == NULL)
-			return;
+			return NULL;
 		sim->oplog = n;
 		sim->oplog_cap = cap;
 	}
-	sim->oplog[sim->noplog++] = (struct er_sim_oprec){
+	sim->oplog[sim->noplog] = (struct er_sim_oprec){
 		.op = op, .dir = dir, .sel = *sel, .action = action};
+	return &sim->oplog[sim->noplog++];
 }
 
 /* Fault injection: does the next mutating operation fail? */
@@ -662,6 +666,38 @@ sim_sa_install(void *ctx, const struct er_sa *sa, struct er_err *err)
 	return 0;
 }
 
+/* Is a keyed SA about to go while a policy still names it?  Then that
+ * policy's traffic meets no SA until it is replaced: log it for
+ * er_sim_gaps(). */
+static void
+note_sa_in_use(struct er_sim *sim, const struct er_sa_id *id)
+{
+	const struct er_sa *sa = er_sad_get(sim->sad, id);
+	const struct er_policy *p;
+	struct er_sim_oprec *rec;
+
+	if (sa == NULL || sa->state == ER_SA_LARVAL)
+		return;
+	for (int d = 0; d < ER_DIR_COUNT; d++) {
+		for (p = er_spd_first(sim->spd, (enum er_dir)d); p != NULL;
+		     p = er_spd_next(sim->spd, p)) {
+			if (p->action != ER_ACTION_IPSEC)
+				continue;
+			for (unsigned i = 0; i < p->ntmpl; i++) {
+				if (p->tmpl[i].spi != id->spi ||
+				    p->tmpl[i].proto != id->proto ||
+				    !er_addr_equal(&p->tmpl[i].dst, &id->dst))
+					continue;
+				rec = oplog_add(sim, ER_SIM_OP_SA_DEL_IN_USE,
+						p->dir, &p->sel, p->action);
+				if (rec != NULL)
+					rec->sa = *id;
+				return;
+			}
+		}
+	}
+}
+
 static int
 sim_sa_del(void *ctx, const struct er_sa_id *id, struct er_err *err)
 {
@@ -670,6 +706,7 @@ sim_sa_del(void *ctx, const struct er_sa_id *id, struct er_err *err)
 
 	if (ret < 0)
 		return ret;
+	note_sa_in_use(sim, id);
 	return er_sad_del(sim->sad, id) == 0 ? 0 : ER_KERNEL_ABSENT;
 }
 
@@ -825,6 +862,20 @@ er_sim_gaps(const struct er_sim *sim, char *first, size_t len)
 		first[0] = '\0';
 	if (sim->noplog == 0)
 		return 0;
+	for (size_t i = 0; i < sim->noplog; i++) {
+		const struct er_sim_oprec *r = &sim->oplog[i];
+		char sa[64], pol[ER_SELECTOR_STRLEN + 16];
+
+		if (r->op != ER_SIM_OP_SA_DEL_IN_USE)
+			continue;
+		if (gaps++ == 0 && first != NULL) {
+			er_sa_id_format(&r->sa, sa, sizeof(sa));
+			er_policy_describe(r->dir, &r->sel, pol, sizeof(pol));
+			snprintf(first, len, "SA %s was deleted while %s "
+					     "still sent traffic to it", sa,
+				 pol);
+		}
+	}
 	idx = malloc(sim->noplog * sizeof(*idx));
 	if (idx == NULL)
 		return 0;
@@ -840,8 +891,14 @@ er_sim_gaps(const struct er_sim *sim, char *first, size_t len)
 		if (a->dir != b->dir || er_selector_cmp(&a->sel, &b->sel) != 0)
 			continue;
 		if (a->op == ER_SIM_OP_DEL && b->op == ER_SIM_OP_ADD) {
-			if (gaps == 0 && first != NULL)
-				er_policy_describe(a->dir, &a->sel, first, len);
+			if (gaps == 0 && first != NULL) {
+				char pol[ER_SELECTOR_STRLEN + 16];
+
+				er_policy_describe(a->dir, &a->sel, pol,
+						   sizeof(pol));
+				snprintf(first, len,
+					 "%s was deleted and added again", pol);
+			}
 			gaps++;
 		}
 	}

@@ -963,20 +963,35 @@ negotiation_cancel(struct er_engine *e, struct conn *c)
 
 /* ---- SA groups --------------------------------------------------- */
 
+/* Take a group off its connection; its SAs stay until group_destroy(). */
 static void
-group_delete(struct er_engine *e, struct sa_group *g)
+group_unlink(struct er_engine *e, struct sa_group *g)
 {
 	struct conn *c = g->c;
 
-	er_kernel_sa_del(&e->cfg.kernel, &g->out, NULL);
-	er_kernel_sa_del(&e->cfg.kernel, &g->in, NULL);
-	er_sad_del(e->sad, &g->out);
-	er_sad_del(e->sad, &g->in);
 	TAILQ_REMOVE(&c->groups, g, link);
 	RB_REMOVE(group_tree, &e->groups, g);
 	if (c->eroute_owner == g->serial)
 		c->eroute_owner = 0;
+	g->c = NULL;
+}
+
+/* Delete an unlinked group's SAs and free it. */
+static void
+group_destroy(struct er_engine *e, struct sa_group *g)
+{
+	er_kernel_sa_del(&e->cfg.kernel, &g->out, NULL);
+	er_kernel_sa_del(&e->cfg.kernel, &g->in, NULL);
+	er_sad_del(e->sad, &g->out);
+	er_sad_del(e->sad, &g->in);
 	free(g);
+}
+
+static void
+group_delete(struct er_engine *e, struct sa_group *g)
+{
+	group_unlink(e, g);
+	group_destroy(e, g);
 }
 
 void
@@ -1767,7 +1782,10 @@ on_sa_expire(struct er_engine *e, const struct er_kernel_event *ev)
 		return;
 	}
 	engine_log(e, ER_LOG_INFO, c, "SA %s hard expired", id);
-	group_delete(e, g);
+	/* The group's other SA may still be alive, and the eroute may name
+	 * it: the eroute moves on first, then the SAs go (make before
+	 * break). */
+	group_unlink(e, g);
 	if (!TAILQ_EMPTY(&c->groups)) {
 		/* An older group went, or the newest with an older one
 		 * left: the eroute goes to the newest remaining. */
@@ -1776,10 +1794,10 @@ on_sa_expire(struct er_engine *e, const struct er_kernel_event *ev)
 				TAILQ_LAST(&c->groups, sa_group_list)->serial;
 			conn_claims_set(e, c, ER_RT_TUNNEL);
 		}
-		return;
-	}
-	if (c->rt == ER_RT_TUNNEL || c->rt == ER_RT_ECLIPSED)
+	} else if (c->rt == ER_RT_TUNNEL || c->rt == ER_RT_ECLIPSED) {
 		conn_transition(e, c, CEV_SA_GONE, NULL, NULL);
+	}
+	group_destroy(e, g);
 }
 
 static void

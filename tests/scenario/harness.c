@@ -188,15 +188,14 @@ h_step(struct h *h, const char *what)
 	/* Make before break, per engine input: the step's own input, then
 	 * each kernel event it caused. */
 	if (er_sim_gaps(h->sim, buf, sizeof(buf)) != 0)
-		fail_msg("after %s: %s was deleted and added again (a "
-			 "window without policy)", what, buf);
+		fail_msg("after %s: %s (a window without protection)", what,
+			 buf);
 	er_sim_oplog_clear(h->sim);
 	while (er_kernel_poll_event(&k, &kev) == 1) {
 		er_engine_kernel_event(h->e, &kev, NULL);
 		if (er_sim_gaps(h->sim, buf, sizeof(buf)) != 0)
-			fail_msg("after %s, %s event: %s was deleted and "
-				 "added again", what, er_kevent_name(kev.type),
-				 buf);
+			fail_msg("after %s, %s event: %s", what,
+				 er_kevent_name(kev.type), buf);
 		er_sim_oplog_clear(h->sim);
 	}
 	if (!h->check_every_step)

@@ -3,8 +3,9 @@
  * Scenario harness: the engine over the simulated kernel, driven step by
  * step.  After every step the harness drains the sim's events into the
  * engine and checks that er_engine_check() holds, that the engine's view
- * and the sim's SPD agree, and that no selector lost its policy between a
- * delete and an add.  A failure stops the test with the step named.
+ * and the sim's SPD agree, that no selector lost its policy between a
+ * delete and an add, and that no SA was deleted while a policy still sent
+ * traffic to it.  A failure stops the test with the step named.
  */
 #ifndef EROUTE_TEST_HARNESS_H
 #define EROUTE_TEST_HARNESS_H

@@ -174,6 +174,64 @@ test_volume_limits_raise_expires(void **state)
 	h_free(h);
 }
 
+/* The inbound SA reaches its hard packet limit while the outbound one is
+ * still alive and named by the eroute: the eroute must move to the trap
+ * before the engine deletes that outbound SA (the harness fails the step
+ * if an SA goes while a policy still sends traffic to it). */
+static void
+test_inbound_hard_expire_moves_the_eroute_before_the_sas_go(void **state)
+{
+	struct h *h = h_new(NULL);
+	struct er_conn_config cc;
+	struct er_sa_group_spec spec = {.spi_out = 0x6000, .packets = 10};
+	struct er_packet in = h_pkt("10.2.0.1", "10.1.0.1", 1, 0, 0);
+	struct er_addr me;
+	uint32_t spi_in = 0;
+
+	(void)state;
+	h_conn(&cc, "west", "192.0.2.1", "198.51.100.1", "10.1.0.0/16",
+	       "10.2.0.0/16");
+	cc.autostart = ER_AUTO_ONDEMAND;
+	cc.keyingtries = 1;
+	cc.failshunt = ER_FAILSHUNT_DROP;
+	h_add(h, &cc);
+	h_send(h, "10.1.0.1", "10.2.0.1", 1, 0, 0);
+	assert_int_equal(er_engine_negotiated(
+				 h->e, er_engine_oldest_negotiation(h->e, "west"),
+				 &spec, NULL),
+			 0);
+	h_step(h, "up");
+	assert_int_equal(out_spi(h), 0x6000);
+	/* The inbound SA has the SPI reserved for the negotiation. */
+	for (size_t i = 0; i < h->nev; i++)
+		if (h->ev[i].type == ER_EV_NEGOTIATE)
+			spi_in = h->ev[i].spi_in;
+	assert_true(spi_in >= 0x100);
+	assert_int_equal(er_addr_parse(&me, "192.0.2.1", NULL), 0);
+	/* Nine: the soft limit starts a rekey, which stays pending. */
+	for (int i = 0; i < 9; i++) {
+		assert_int_equal(er_sim_packet_in(h->sim, &me, IPPROTO_ESP,
+						  spi_in, &in, 100),
+				 0);
+		h_step(h, "inbound packet");
+	}
+	assert_int_equal(h_count(h, ER_EV_NEGOTIATE, "west"), 2);
+	h_fail(h, "west");
+	assert_false(h_info(h, "west").negotiating);
+	/* The tenth: hard.  The sim deletes the inbound SA; the engine moves
+	 * the eroute to the failure shunt, then deletes the outbound SA. */
+	assert_int_equal(er_sim_packet_in(h->sim, &me, IPPROTO_ESP, spi_in,
+					  &in, 100),
+			 0);
+	h_step(h, "inbound hard expire");
+	assert_int_equal(h_state(h, "west"), ER_RT_FAILURE);
+	assert_int_equal(h_policy(h, ER_DIR_OUT, "10.1.0.0/16", "10.2.0.0/16")
+				 ->action,
+			 ER_ACTION_DROP);
+	assert_int_equal(er_sad_count(er_sim_sad(h->sim)), 0);
+	h_free(h);
+}
+
 int
 main(void)
 {
@@ -184,6 +242,8 @@ main(void)
 		cmocka_unit_test(test_hard_expire_during_rekey_holds),
 		cmocka_unit_test(test_larval_expires_are_ignored),
 		cmocka_unit_test(test_volume_limits_raise_expires),
+		cmocka_unit_test(
+			test_inbound_hard_expire_moves_the_eroute_before_the_sas_go),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
