@@ -1897,7 +1897,9 @@ er_engine_negotiated(struct er_engine *e, uint64_t id,
 		negotiation_failed(e, id, why, true, NULL);
 		return ret;
 	}
-	negotiation_end(e, n, false);
+	/* The reservation goes back unless the group took it (the
+	 * negotiator may bring an inbound SPI of its own). */
+	negotiation_end(e, n, n->spi_in != g->in.spi);
 	engine_log(e, ER_LOG_INFO, c, "SA group #%llu established",
 		   (unsigned long long)g->serial);
 	a.group = g;

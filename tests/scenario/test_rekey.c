@@ -174,6 +174,38 @@ test_volume_limits_raise_expires(void **state)
 	h_free(h);
 }
 
+/* A negotiator that brings an inbound SPI of its own leaves the SPI the
+ * engine reserved unused: it goes back at once, not at its larval
+ * timeout. */
+static void
+test_unused_spi_reservation_is_released(void **state)
+{
+	struct h *h = h_new(NULL);
+	struct er_conn_config cc;
+	struct er_sa_group_spec spec = {.spi_out = 0x6000, .spi_in = 0x7000};
+	struct er_addr me;
+
+	(void)state;
+	h_conn(&cc, "west", "192.0.2.1", "198.51.100.1", "10.1.0.0/16",
+	       "10.2.0.0/16");
+	cc.autostart = ER_AUTO_ONDEMAND;
+	h_add(h, &cc);
+	h_send(h, "10.1.0.1", "10.2.0.1", 1, 0, 0);
+	assert_int_equal(er_sad_count(er_sim_sad(h->sim)), 1);
+	assert_int_equal(er_engine_negotiated(
+				 h->e, er_engine_oldest_negotiation(h->e, "west"),
+				 &spec, NULL),
+			 0);
+	h_step(h, "up");
+	assert_int_equal(er_sad_count(er_sim_sad(h->sim)), 2);
+	assert_int_equal(er_sad_count(er_engine_sad(h->e)), 2);
+	assert_int_equal(er_addr_parse(&me, "192.0.2.1", NULL), 0);
+	assert_int_equal(er_sad_lookup(er_sim_sad(h->sim), &me, IPPROTO_ESP,
+				       0x7000)->state,
+			 ER_SA_MATURE);
+	h_free(h);
+}
+
 /* The inbound SA reaches its hard packet limit while the outbound one is
  * still alive and named by the eroute: the eroute must move to the trap
  * before the engine deletes that outbound SA (the harness fails the step
@@ -242,6 +274,7 @@ main(void)
 		cmocka_unit_test(test_hard_expire_during_rekey_holds),
 		cmocka_unit_test(test_larval_expires_are_ignored),
 		cmocka_unit_test(test_volume_limits_raise_expires),
+		cmocka_unit_test(test_unused_spi_reservation_is_released),
 		cmocka_unit_test(
 			test_inbound_hard_expire_moves_the_eroute_before_the_sas_go),
 	};
