@@ -98,7 +98,9 @@ struct er_policy {
  *   instance [0x20000000, 0x2fffffff]  opportunistic instances
  *   conn     [0x20000000, 0x2fffffff]  connections (instance value + 1)
  *
- * An explicit priority= replaces the computed value, whatever its band.
+ * An explicit priority= replaces the computed value, whatever its band;
+ * the instances of an opportunistic group with priority=N get N - 1, so
+ * they still beat the group's traps.
  */
 enum er_prio_class {
 	ER_PRIO_SYSTEM,

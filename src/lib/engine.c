@@ -470,8 +470,13 @@ conn_resume_state(const struct conn *c)
 static uint32_t
 conn_priority(const struct conn *c, const struct er_selector *sel)
 {
+	/* An instance beats its group's template, explicit priority= or not:
+	 * where the group's trap has the instance's very selector (a host in
+	 * the group), equal priorities would let the older claimant, the
+	 * group, eclipse its own instance. */
 	if (c->cfg.priority != 0)
-		return c->cfg.priority;
+		return c->group != NULL ? c->cfg.priority - 1
+					: c->cfg.priority;
 	return er_priority_default(sel, c->group != NULL ? ER_PRIO_INSTANCE
 							  : ER_PRIO_CONN);
 }

@@ -151,6 +151,37 @@ test_bare_shunt_over_the_whole_trap_puts_the_trap_back(void **state)
 	h_free(h);
 }
 
+/* With priority= on the group, its instances still beat its traps -- even
+ * the trap over a single host, which has the instance's very selector. */
+static void
+test_instance_beats_group_with_explicit_priority(void **state)
+{
+	struct h *h = h_new(NULL);
+	struct er_conn_config cc;
+	const char *inst = "g#198.51.100.7/32";
+	const struct er_policy *p;
+
+	(void)state;
+	h_group(&cc, "g", "192.0.2.1", "198.51.100.7/32 203.0.113.0/24");
+	cc.priority = 100;
+	h_add(h, &cc);
+	h_send(h, "192.0.2.1", "198.51.100.7", IPPROTO_TCP, 1, 443);
+	assert_int_equal(h_state(h, inst), ER_RT_ROUTED_HOLD);
+	p = h_policy(h, ER_DIR_OUT, "192.0.2.1/32", "198.51.100.7/32");
+	assert_int_equal(p->action, ER_ACTION_HOLD);
+	assert_int_equal(p->priority, 99);
+	assert_int_equal(h_count(h, ER_EV_NEGOTIATE, NULL), 1);
+	assert_int_equal(h_ok(h, inst), 0);
+	assert_int_equal(h_state(h, inst), ER_RT_TUNNEL);
+	/* The group's other trap keeps the group routed. */
+	assert_int_equal(h_state(h, "g"), ER_RT_PROSPECTIVE);
+	h_send(h, "192.0.2.1", "203.0.113.5", IPPROTO_TCP, 1, 443);
+	p = h_policy(h, ER_DIR_OUT, "192.0.2.1/32", "203.0.113.5/32");
+	assert_int_equal(p->priority, 99);
+	assert_int_equal(h_state(h, "g#203.0.113.5/32"), ER_RT_ROUTED_HOLD);
+	h_free(h);
+}
+
 static void
 test_responder_creates_instance(void **state)
 {
@@ -259,6 +290,7 @@ main(void)
 		cmocka_unit_test(test_private_or_clear_failure_leaves_bare_pass),
 		cmocka_unit_test(test_private_failure_leaves_bare_drop),
 		cmocka_unit_test(test_bare_shunt_over_the_whole_trap_puts_the_trap_back),
+		cmocka_unit_test(test_instance_beats_group_with_explicit_priority),
 		cmocka_unit_test(test_responder_creates_instance),
 		cmocka_unit_test(test_acquire_storm_one_negotiation_per_peer),
 		cmocka_unit_test(test_group_ipv6),
