@@ -1674,10 +1674,17 @@ on_acquire(struct er_engine *e, const struct er_kernel_event *ev,
 				  what);
 	}
 	if (is_local_addr(e, &ev->pkt.dst)) {
+		/* Traffic to this host needs no IPsec.  A bare pass lets it
+		 * through for a while instead of trapping it again at once
+		 * (on the simulated kernel the retained packet, released by
+		 * a plain delete, would trap again for ever). */
 		engine_log(e, ER_LOG_WARNING, NULL,
-			   "acquire %s refused: destination is this host",
-			   what);
-		bare_remove(e, &ev->sel);
+			   "acquire %s refused: destination is this host; "
+			   "bare pass", what);
+		hold.action = ER_ACTION_PASS;
+		snprintf(hold.origin, sizeof(hold.origin), "to-this-host");
+		hold.expires = e->now + e->cfg.shunt_lifetime;
+		bare_add(e, &hold);
 		return er_err_set(err, -EINVAL,
 				  "acquire %s: destination is this host", what);
 	}

@@ -49,6 +49,10 @@ new_engine(struct h *h)
 	ec.seed = 2 + h->restarts;
 	ec.now = h->now;
 	ec.shunt_lifetime = h->shunt_lifetime;
+	if (h->has_engine_local) {
+		ec.local_addrs = &h->engine_local;
+		ec.nlocal_addrs = 1;
+	}
 	h->e = er_engine_new(&ec, &err);
 	if (h->e == NULL)
 		fail_msg("engine: %s", err.msg);
@@ -115,6 +119,12 @@ h_new(const struct h_opts *o)
 		er_sim_add_local(h->sim, &a);
 	}
 	h->shunt_lifetime = o->shunt_lifetime;
+	if (o->engine_local_addr != NULL) {
+		assert_int_equal(er_addr_parse(&h->engine_local,
+					       o->engine_local_addr, NULL),
+				 0);
+		h->has_engine_local = true;
+	}
 	new_engine(h);
 	return h;
 }

@@ -41,6 +41,8 @@ struct h {
 	uint64_t shunt_lifetime;
 	unsigned restarts;
 	bool adopting;			/* no kernel call may happen */
+	struct er_addr engine_local;	/* engine's local_addrs, if set */
+	bool has_engine_local;
 };
 
 struct h_opts {
@@ -48,6 +50,7 @@ struct h_opts {
 	bool default_drop;
 	uint32_t fail_every;
 	const char *local_addr;		/* a host address (IKE bypass) */
+	const char *engine_local_addr;	/* a host address beyond left=s */
 };
 
 struct h *h_new(const struct h_opts *o);

@@ -207,10 +207,79 @@ test_acquire_towards_ourselves_refused(void **state)
 	ev.sel.dst.len = 24;
 	ev.sel.dst.addr.a[3] = 0;
 	assert_int_equal(er_engine_kernel_event(h->e, &ev, &err), -EINVAL);
+	assert_string_equal(err.msg, "acquire 10.0.0.1/32 -> 10.0.0.0/24 udp: "
+				     "not host-to-host");
 	h_step(h, "refused acquires");
 	assert_int_equal(h_count(h, ER_EV_NEGOTIATE, NULL), 0);
-	assert_int_equal(er_shunt_count(er_engine_shunts(h->e)), 0);
+	/* Traffic to this host passes for a while; the other hold is gone. */
+	assert_int_equal(er_shunt_count(er_engine_shunts(h->e)), 1);
+	assert_int_equal(er_shunt_first(er_engine_shunts(h->e))->action,
+			 ER_ACTION_PASS);
+	assert_string_equal(er_shunt_first(er_engine_shunts(h->e))->origin,
+			    "to-this-host");
 	h_free(h);
+}
+
+/* A real packet towards this host through a trap that covers it: no
+ * negotiation, the packet is let through, and the flow does not trap
+ * again until the pass shunt expires -- also for addresses that only the
+ * daemon knows to be the host's (local_addrs), and for IPv6. */
+static void
+check_trap_towards_this_host(const char *engine_local, const char *left,
+			     const char *right, const char *lsub,
+			     const char *rsub, const char *src,
+			     const char *dst, uint8_t proto)
+{
+	struct h_opts o = {.engine_local_addr = engine_local};
+	struct h *h = h_new(&o);
+	struct er_conn_config cc;
+	struct er_sim_result r;
+	struct er_sim_stats st;
+
+	h_conn(&cc, "wide", left, right, lsub, rsub);
+	cc.autostart = ER_AUTO_ONDEMAND;
+	h_add(h, &cc);
+	r = h_send(h, src, dst, proto, 1, 53);
+	assert_int_equal(r.verdict, ER_ACTION_TRAP);
+	assert_int_equal(h_count(h, ER_EV_NEGOTIATE, NULL), 0);
+	assert_int_equal(h_state(h, "wide"), ER_RT_PROSPECTIVE);
+	assert_int_equal(er_shunt_count(er_engine_shunts(h->e)), 1);
+	er_sim_stats(h->sim, &st);
+	assert_int_equal(st.acquires, 1);
+	assert_int_equal(st.released, 1);
+	assert_int_equal(h_send(h, src, dst, proto, 1, 53).verdict,
+			 ER_ACTION_PASS);
+	er_sim_stats(h->sim, &st);
+	assert_int_equal(st.acquires, 1);
+	h_advance(h, 900);
+	assert_int_equal(er_shunt_count(er_engine_shunts(h->e)), 0);
+	assert_int_equal(h_send(h, src, dst, proto, 1, 53).verdict,
+			 ER_ACTION_TRAP);
+	assert_int_equal(h_count(h, ER_EV_NEGOTIATE, NULL), 0);
+	h_free(h);
+}
+
+static void
+test_trap_towards_this_host_passes(void **state)
+{
+	(void)state;
+	/* Towards left=. */
+	check_trap_towards_this_host(NULL, "192.0.2.1", "198.51.100.1",
+				     "10.1.0.0/16", "192.0.2.0/24", "10.1.0.5",
+				     "192.0.2.1", IPPROTO_UDP);
+	/* Towards another address of the host. */
+	check_trap_towards_this_host("192.0.2.77", "192.0.2.1",
+				     "198.51.100.1", "10.1.0.0/16",
+				     "192.0.2.0/24", "10.1.0.5", "192.0.2.77",
+				     IPPROTO_UDP);
+	check_trap_towards_this_host(NULL, "2001:db8::1", "2001:db8::2",
+				     "2001:db8:1::/48", "2001:db8::/64",
+				     "2001:db8:1::5", "2001:db8::1",
+				     IPPROTO_UDP);
+	check_trap_towards_this_host("2001:db8::77", "2001:db8::1",
+				     "2001:db8::2", "2001:db8:1::/48",
+				     "2001:db8::/64", "2001:db8:1::5",
+				     "2001:db8::77", IPPROTO_TCP);
 }
 
 static void
@@ -278,6 +347,7 @@ main(void)
 		cmocka_unit_test(test_trap_acquire_hold_tunnel_and_the_packet_goes_through),
 		cmocka_unit_test(test_ike_traffic_bypasses_traps),
 		cmocka_unit_test(test_acquire_towards_ourselves_refused),
+		cmocka_unit_test(test_trap_towards_this_host_passes),
 		cmocka_unit_test(test_acquire_without_connection_leaves_bare_pass),
 		cmocka_unit_test(test_sim_default_drop_and_hold_retains_newest),
 	};
