@@ -7,6 +7,11 @@
  *   flows hitting an opportunistic group's trap at once; the socket
  *   overflows, and after the rescan that ER_KEV_LOST calls for, every one
  *   of the thousand flows has its negotiation, each exactly once.
+ * - SHUNT_PATIENCE (reference 001): a bare pass shunt no packet uses goes
+ *   at the first rescan past the patience; one a packet used is kept, by
+ *   the kernel's last-use time, until the patience has passed since that
+ *   use.  The kernel stamps use in wall-clock seconds and the engine runs
+ *   on CLOCK_BOOTTIME; the backend must bring the two together.
  *
  * The engine's clock is CLOCK_BOOTTIME seconds, as in erouted, moved by
  * hand with er_engine_tick().
@@ -162,6 +167,23 @@ pump(struct fixture *f, int ms)
 }
 
 static void
+send_udp(const char *dst, uint16_t sport)
+{
+	struct sockaddr_in src = {.sin_family = AF_INET,
+				  .sin_port = htons(sport)};
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(9)};
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	assert_true(fd >= 0);
+	inet_pton(AF_INET, "10.9.0.1", &src.sin_addr);
+	inet_pton(AF_INET, dst, &to.sin_addr);
+	assert_int_equal(bind(fd, (struct sockaddr *)&src, sizeof(src)), 0);
+	(void)sendto(fd, "x", 1, MSG_DONTWAIT, (struct sockaddr *)&to,
+		     sizeof(to));
+	close(fd);
+}
+
+static void
 test_lost_acquires_every_flow_negotiated(void **state)
 {
 	struct fixture *f;
@@ -219,12 +241,84 @@ test_lost_acquires_every_flow_negotiated(void **state)
 	fixture_free(f);
 }
 
+/* A failed peer: its bare pass shunt. */
+static void
+fail_peer(struct fixture *f, const char *dst, uint16_t sport)
+{
+	struct er_err err = {0};
+	uint64_t before = f->negotiations;
+
+	send_udp(dst, sport);
+	pump(f, 300);
+	assert_int_equal(f->negotiations, before + 1);
+	if (er_engine_negotiation_failed(f->e, f->last_neg, "silent", &err) <
+	    0)
+		fail_msg("negotiation failed: %s", err.msg);
+}
+
+/* A pass policy (allow, no template) towards @dst in the kernel? */
+static bool
+kernel_has(const char *dst)
+{
+	char *out = netns_out("ip xfrm policy list dir out dst %s", dst);
+	bool has = strstr(out, "dir out") != NULL &&
+		   strstr(out, "tmpl") == NULL && strstr(out, "block") == NULL;
+
+	free(out);
+	return has;
+}
+
+static void
+test_shunt_patience_by_kernel_last_use(void **state)
+{
+	enum { PATIENCE = 100 };
+	uint64_t t0 = boottime();
+	struct fixture *f;
+	struct er_err err = {0};
+	char *out;
+
+	(void)state;
+	/* The engine made the shunts 200 s before the kernel's now. */
+	f = fixture_new(0, t0 - 200);
+	fail_peer(f, "10.9.1.1", 41001);
+	fail_peer(f, "10.9.1.2", 41002);
+	assert_int_equal(er_shunt_count(er_engine_shunts(f->e)), 2);
+	assert_true(kernel_has("10.9.1.1/32"));
+	assert_true(kernel_has("10.9.1.2/32"));
+	/* A packet through the first one's pass policy: the kernel stamps
+	 * its use. */
+	send_udp("10.9.1.1", 41001);
+	pump(f, 100);
+
+	/* Now: the unused one has been idle past the patience, the used one
+	 * was used a moment ago. */
+	er_engine_tick(f->e, boottime());
+	assert_true(er_engine_rescan(f->e, PATIENCE, &err) >= 0);
+	assert_int_equal(er_shunt_count(er_engine_shunts(f->e)), 1);
+	assert_true(kernel_has("10.9.1.1/32"));
+	assert_false(kernel_has("10.9.1.2/32"));
+
+	/* Past the patience since that use: it goes too. */
+	er_engine_tick(f->e, boottime() + PATIENCE + 10);
+	assert_true(er_engine_rescan(f->e, PATIENCE, &err) >= 0);
+	assert_int_equal(er_shunt_count(er_engine_shunts(f->e)), 0);
+	assert_false(kernel_has("10.9.1.1/32"));
+	/* and the group's trap is there to catch the peer again */
+	out = netns_out("ip xfrm policy list dir out dst 10.9.0.0/16");
+	assert_non_null(strstr(out, "tmpl"));
+	free(out);
+	fixture_free(f);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 			test_lost_acquires_every_flow_negotiated, netns_fresh,
+			NULL),
+		cmocka_unit_test_setup_teardown(
+			test_shunt_patience_by_kernel_last_use, netns_fresh,
 			NULL),
 	};
 
