@@ -12,6 +12,11 @@
  *   the kernel's last-use time, until the patience has passed since that
  *   use.  The kernel stamps use in wall-clock seconds and the engine runs
  *   on CLOCK_BOOTTIME; the backend must bring the two together.
+ * - POLEXPIRE (issue 5): shunts carry a kernel hard lifetime a little
+ *   longer than their own; when the kernel ends one first (the engine's
+ *   clock stood still, as in a stalled daemon), the engine follows: a bare
+ *   shunt leaves the table, a failure shunt gives way to the connection's
+ *   trap again.
  *
  * The engine's clock is CLOCK_BOOTTIME seconds, as in erouted, moved by
  * hand with er_engine_tick().
@@ -87,7 +92,7 @@ on_event(void *ctx, const struct er_event *ev)
 }
 
 static struct fixture *
-fixture_new(uint32_t rcvbuf, uint64_t now)
+fixture_new(uint32_t rcvbuf, uint64_t now, uint64_t shunt_lifetime)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct er_xfrm_config xc = {0};
@@ -111,6 +116,7 @@ fixture_new(uint32_t rcvbuf, uint64_t now)
 	ec.event_ctx = f;
 	ec.seed = 1;
 	ec.now = now;
+	ec.shunt_lifetime = shunt_lifetime;
 	f->e = er_engine_new(&ec, &err);
 	if (f->e == NULL)
 		fail_msg("er_engine_new: %s", err.msg);
@@ -194,7 +200,7 @@ test_lost_acquires_every_flow_negotiated(void **state)
 	char err_text[64] = "";
 
 	(void)state;
-	f = fixture_new(1, boottime());	/* the kernel's minimum buffer */
+	f = fixture_new(1, boottime(), 0);	/* the kernel's minimum buffer */
 	/* Another key manager that hears every ACQUIRE: with it the kernel
 	 * keeps each flow's larval state when ours is lost (docs/xfrm.md). */
 	other = mnl_socket_open(NETLINK_XFRM);
@@ -279,7 +285,7 @@ test_shunt_patience_by_kernel_last_use(void **state)
 
 	(void)state;
 	/* The engine made the shunts 200 s before the kernel's now. */
-	f = fixture_new(0, t0 - 200);
+	f = fixture_new(0, t0 - 200, 0);
 	fail_peer(f, "10.9.1.1", 41001);
 	fail_peer(f, "10.9.1.2", 41002);
 	assert_int_equal(er_shunt_count(er_engine_shunts(f->e)), 2);
@@ -310,6 +316,58 @@ test_shunt_patience_by_kernel_last_use(void **state)
 	fixture_free(f);
 }
 
+static void
+test_polexpire_of_shunts(void **state)
+{
+	struct fixture *f;
+	struct er_conn_config cc;
+	struct er_conn_info info;
+	struct er_prefix remote;
+	struct er_err err = {0};
+	char *out;
+
+	(void)state;
+	/* shuntlifetime 1 s: the kernel's lifetime is 1 + 5 s of margin */
+	f = fixture_new(0, boottime(), 1);
+	assert_int_equal(netns_sh("ip route add 10.8.0.0/16 dev v0"), 0);
+	er_conn_config_init(&cc);
+	snprintf(cc.name, sizeof(cc.name), "west");
+	assert_int_equal(er_addr_parse(&cc.local, "10.9.0.1", NULL), 0);
+	er_prefix_host(&cc.local_client, &cc.local);
+	assert_int_equal(er_addr_parse(&cc.remote, "10.9.0.99", NULL), 0);
+	assert_int_equal(er_prefix_parse(&remote, "10.8.0.0/16", NULL), 0);
+	cc.remote_clients = &remote;
+	cc.nremote = 1;
+	cc.autostart = ER_AUTO_ONDEMAND;
+	cc.failshunt = ER_FAILSHUNT_DROP;
+	cc.keyingtries = 1;
+	if (er_engine_conn_add(f->e, &cc, &err) < 0)
+		fail_msg("conn add: %s", err.msg);
+	/* a failure shunt and a bare shunt */
+	fail_peer(f, "10.8.0.7", 41003);
+	assert_int_equal(er_engine_conn_info(f->e, "west", &info), 0);
+	assert_int_equal(info.routing, ER_RT_FAILURE);
+	fail_peer(f, "10.9.1.1", 41001);
+	assert_int_equal(er_shunt_count(er_engine_shunts(f->e)), 1);
+	out = netns_out("ip xfrm policy list dir out dst 10.8.0.0/16");
+	assert_non_null(strstr(out, "action block"));
+	free(out);
+
+	/* The engine's clock stands still; the kernel's does not. */
+	sleep(7);
+	pump(f, 300);
+	assert_int_equal(er_shunt_count(er_engine_shunts(f->e)), 0);
+	assert_false(kernel_has("10.9.1.1/32"));
+	assert_int_equal(er_engine_conn_info(f->e, "west", &info), 0);
+	assert_int_equal(info.routing, ER_RT_PROSPECTIVE);
+	out = netns_out("ip xfrm policy list dir out dst 10.8.0.0/16");
+	assert_non_null(strstr(out, "tmpl"));
+	assert_null(strstr(out, "action block"));
+	free(out);
+	assert_int_equal(er_engine_check(f->e, NULL, 0), 0);
+	fixture_free(f);
+}
+
 int
 main(void)
 {
@@ -320,6 +378,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 			test_shunt_patience_by_kernel_last_use, netns_fresh,
 			NULL),
+		cmocka_unit_test_setup_teardown(test_polexpire_of_shunts,
+						netns_fresh, NULL),
 	};
 
 	netns_main_check(150);
