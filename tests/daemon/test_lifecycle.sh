@@ -15,6 +15,12 @@ grep -q "missing.conf" "$TMP/err" || fail "--check of a missing file"
 
 start
 eq "$(stat -c %a "$SOCK")" "660" "socket mode"
+# The journal: identifiers of what was installed, private to root.
+eq "$(stat -c %a "$TMP/journal")" "600" "journal mode"
+er route west >/dev/null
+grep -q "^P out 10.1.0.0/16 10.2.0.0/16 0 0-65535 0-65535 [0-9]* west$" "$TMP/journal" ||
+	fail "west's trap is journalled: $(cat "$TMP/journal")"
+er unroute west >/dev/null
 # A second erouted on the same socket refuses to start.
 exits 1 "$EROUTED" -f -c "$CONF" --clock manual --socket "$SOCK" --state-dir "$TMP"
 grep -q "another erouted is listening" "$TMP/err" || fail "socket in use: $(cat "$TMP/err")"
