@@ -41,4 +41,16 @@ exits 0 er status
 exits 1 er sim advance 1m
 grep -q "only with the manual clock" "$TMP/err" || fail "advance on the real clock"
 stop
+
+# SIGINT shuts down cleanly too.
+: >"$LOG"
+start
+kill -INT "$DPID"
+wait "$DPID"
+rc=$?
+DPID=""
+eq "$rc" "0" "exit status after SIGINT"
+grep -q "signal 2: shutting down" "$LOG" || fail "SIGINT logged"
+grep -q "removing eroute's policies" "$LOG" || fail "SIGINT: clean shutdown"
+[ ! -e "$SOCK" ] || fail "SIGINT left the socket behind"
 echo PASS
