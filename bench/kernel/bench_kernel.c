@@ -326,8 +326,19 @@ cell(char *buf, size_t len, double secs, size_t done, size_t n)
 		snprintf(buf, len, "%.1f (%zu/%zu)", secs, done, n);
 }
 
+static const char usage_text[] =
+	"Usage: bench_kernel\n"
+	"Install, reconcile after a restart and flush 1k, 10k and 100k\n"
+	"mixed-prefix policies on the real XFRM, erouted's way and one message\n"
+	"per policy, each in a network namespace of its own (root).\n"
+	"\n"
+	"Environment: BENCH_SIZES (e.g. 1k,10k), BENCH_KERNEL_BASELINE_MAX\n"
+	"(default 100000), BENCH_KERNEL_BUDGET (seconds per baseline phase,\n"
+	"default 180), BENCH_OUT (default build/bench/kernel.json),\n"
+	"BENCH_KERNEL_NO_AUTO (keep the kernel's hash thresholds).\n";
+
 int
-main(void)
+main(int argc, char **argv)
 {
 	const char *sizes = getenv("BENCH_SIZES");
 	const char *bmax = getenv("BENCH_KERNEL_BASELINE_MAX");
@@ -339,6 +350,13 @@ main(void)
 	FILE *json;
 	bool first = true;
 
+	if (argc > 1) {
+		bool help = strcmp(argv[1], "-h") == 0 ||
+			    strcmp(argv[1], "--help") == 0;
+
+		fputs(usage_text, help ? stdout : stderr);
+		return help && argc == 2 ? 0 : 2;
+	}
 	if (geteuid() != 0) {
 		printf("kernel bench: SKIPPED (needs root for network "
 		       "namespaces and XFRM)\n");

@@ -25,6 +25,11 @@
  * which reports every acquire the kernel is still waiting on as if its
  * ACQUIRE had just arrived.  Messages that fail the codec's checks are
  * logged and skipped.
+ *
+ * Times: the kernel stamps policies and SAs (added, last used) in
+ * wall-clock seconds; dumps report them as CLOCK_BOOTTIME seconds, the
+ * clock erouted runs its engine on, so that an engine on that clock can
+ * compare them with its own (SHUNT_PATIENCE: a bare shunt's last use).
  */
 #ifndef EROUTE_XFRM_H
 #define EROUTE_XFRM_H

@@ -7,7 +7,7 @@
 static void
 print_policy(const char *lead, json_t *p)
 {
-	char b1[32], b2[32], b3[32];
+	char b1[32], b2[32], b3[32], b4[32];
 
 	printf("%s%s %s -> %s %s %s -> %s  %s  priority %s  owner %s  reqid "
 	       "%s\n",
@@ -20,7 +20,7 @@ print_policy(const char *lead, json_t *p)
 	       json_string_value(json_object_get(p, "action")),
 	       cli_cell(json_object_get(p, "priority"), b3, sizeof(b3)),
 	       json_string_value(json_object_get(p, "owner")) ?: "(bare)",
-	       cli_cell(json_object_get(p, "reqid"), b1, sizeof(b1)));
+	       cli_cell(json_object_get(p, "reqid"), b4, sizeof(b4)));
 }
 
 int

@@ -63,7 +63,9 @@ static const char usage_text[] =
 	"nothing); SIGTERM and SIGINT shut down cleanly, removing eroute's\n"
 	"policies unless keep-policies=yes.  See erouted(8).\n";
 
-static uint64_t updown_timeout;
+#define UPDOWN_TIMEOUT_DEFAULT 30
+
+static uint64_t updown_timeout = UPDOWN_TIMEOUT_DEFAULT;
 
 uint64_t
 daemon_now(const struct daemon *d)
@@ -393,6 +395,49 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	}
 	log_msg(ER_LOG_INFO, NULL, "signal %d: shutting down", w->signum);
 	daemon_stop(d);
+}
+
+static void
+drain_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)revents;
+	*(bool *)w->data = true;
+	ev_break(loop, EVBREAK_ONE);
+}
+
+/*
+ * libreswan runs down and unroute for each connection as it shuts down:
+ * the updown calls er_engine_shutdown() queued run to their end, for at
+ * most one updown timeout in all, before the lanes are torn down.  Nothing
+ * else is listened to meanwhile: the control socket is gone and the
+ * engine is stopped.
+ */
+static void
+updown_drain(struct daemon *d)
+{
+	bool late = false;
+	ev_timer t;
+
+	if (updown_running(d->updown) == 0)
+		return;
+	control_free(d->control);
+	d->control = NULL;
+	ev_timer_stop(d->loop, &d->tick);
+	ev_signal_stop(d->loop, &d->sighup);
+	if (d->xfrm != NULL)
+		ev_io_stop(d->loop, &d->kernel_io);
+	ev_timer_init(&t, drain_timeout_cb, (double)updown_timeout, 0.);
+	t.data = &late;
+	ev_timer_start(d->loop, &t);
+	while (!late && updown_running(d->updown) > 0)
+		ev_run(d->loop, EVRUN_ONCE);
+	ev_timer_stop(d->loop, &t);
+	if (late)
+		log_msg(ER_LOG_WARNING, NULL,
+			"updown: %zu calls unfinished after %llus; "
+			"killed",
+			updown_running(d->updown),
+			(unsigned long long)updown_timeout);
 }
 
 static int
@@ -775,6 +820,7 @@ run(struct daemon *d)
 		log_msg(ER_LOG_INFO, NULL, "removing eroute's policies");
 		er_engine_shutdown(d->engine);
 		daemon_settle(d);
+		updown_drain(d);
 #ifdef EROUTE_HAVE_XFRM
 		if (d->xfrm != NULL && er_xfrm_nd_bypass_remove(d->xfrm, &err) < 0)
 			log_msg(ER_LOG_WARNING, NULL, "%s", err.msg);

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libmnl/libmnl.h>
@@ -530,6 +531,7 @@ struct dump {
 	er_kernel_policy_cb *pcb;
 	er_kernel_sa_cb *scb;
 	void *cbctx;
+	int64_t offset;		/* clock_offset() when the dump began */
 };
 
 static int
@@ -549,6 +551,30 @@ decode_failed(struct er_xfrm *x, const struct nlmsghdr *nlh, int code,
 	return 0;
 }
 
+/*
+ * Wall-clock seconds minus CLOCK_BOOTTIME seconds, now: the kernel stamps
+ * use and addition with the first, the engine counts in the second.
+ */
+static int64_t
+clock_offset(void)
+{
+	struct timespec real, boot;
+
+	clock_gettime(CLOCK_REALTIME, &real);
+	clock_gettime(CLOCK_BOOTTIME, &boot);
+	return (int64_t)real.tv_sec - (int64_t)boot.tv_sec;
+}
+
+/* A kernel stamp on the engine's clock; 0 (never) stays 0, and a stamp
+ * from before a clock step backwards is as old as it can be. */
+static uint64_t
+stamp_to_boottime(uint64_t t, int64_t offset)
+{
+	if (t == 0)
+		return 0;
+	return (int64_t)t > offset ? (uint64_t)((int64_t)t - offset) : 1;
+}
+
 static int
 dump_cb(struct er_xfrm *x, const struct nlmsghdr *nlh, size_t len,
 	void *data)
@@ -560,10 +586,18 @@ dump_cb(struct er_xfrm *x, const struct nlmsghdr *nlh, size_t len,
 
 	if (d->pcb != NULL) {
 		ret = er_xfrm_policy_decode(&x->codec, nlh, len, &pol);
+		if (ret == 0) {
+			pol.created = stamp_to_boottime(pol.created,
+							d->offset);
+			pol.last_used = stamp_to_boottime(pol.last_used,
+							  d->offset);
+		}
 		ret = ret < 0 ? decode_failed(x, nlh, ret, "policy")
 			      : d->pcb(d->cbctx, &pol);
 	} else {
 		ret = er_xfrm_sa_decode(&x->codec, nlh, len, &sa);
+		if (ret == 0)
+			sa.created = stamp_to_boottime(sa.created, d->offset);
 		ret = ret < 0 ? decode_failed(x, nlh, ret, "SA")
 			      : d->scb(d->cbctx, &sa);
 		explicit_bzero(&sa, sizeof(sa));
@@ -587,6 +621,7 @@ dump_run(struct er_xfrm *x, uint16_t type, struct dump *d,
 		goto out;
 	}
 	x->dumping = true;
+	d->offset = clock_offset();
 	er_xfrm_dump_encode(u.b, sizeof(u), type, next_seq(x));
 	ret = talk(x, x->dump, u.b, dump_cb, d, ext);
 	x->dumping = false;
@@ -602,7 +637,7 @@ static int
 xfrm_policy_dump(void *ctx, er_kernel_policy_cb *cb, void *cbctx,
 		 struct er_err *err)
 {
-	struct dump d = {cb, NULL, cbctx};
+	struct dump d = {cb, NULL, cbctx, 0};
 
 	return dump_run(ctx, XFRM_MSG_GETPOLICY, &d, err);
 }
@@ -610,7 +645,7 @@ xfrm_policy_dump(void *ctx, er_kernel_policy_cb *cb, void *cbctx,
 static int
 xfrm_sa_dump(void *ctx, er_kernel_sa_cb *cb, void *cbctx, struct er_err *err)
 {
-	struct dump d = {NULL, cb, cbctx};
+	struct dump d = {NULL, cb, cbctx, 0};
 
 	return dump_run(ctx, XFRM_MSG_GETSA, &d, err);
 }

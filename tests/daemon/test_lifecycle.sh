@@ -15,6 +15,12 @@ grep -q "missing.conf" "$TMP/err" || fail "--check of a missing file"
 
 start
 eq "$(stat -c %a "$SOCK")" "660" "socket mode"
+# The journal: identifiers of what was installed, private to root.
+eq "$(stat -c %a "$TMP/journal")" "600" "journal mode"
+er route west >/dev/null
+grep -q "^P out 10.1.0.0/16 10.2.0.0/16 0 0-65535 0-65535 [0-9]* west$" "$TMP/journal" ||
+	fail "west's trap is journalled: $(cat "$TMP/journal")"
+er unroute west >/dev/null
 # A second erouted on the same socket refuses to start.
 exits 1 "$EROUTED" -f -c "$CONF" --clock manual --socket "$SOCK" --state-dir "$TMP"
 grep -q "another erouted is listening" "$TMP/err" || fail "socket in use: $(cat "$TMP/err")"
@@ -35,4 +41,16 @@ exits 0 er status
 exits 1 er sim advance 1m
 grep -q "only with the manual clock" "$TMP/err" || fail "advance on the real clock"
 stop
+
+# SIGINT shuts down cleanly too.
+: >"$LOG"
+start
+kill -INT "$DPID"
+wait "$DPID"
+rc=$?
+DPID=""
+eq "$rc" "0" "exit status after SIGINT"
+grep -q "signal 2: shutting down" "$LOG" || fail "SIGINT logged"
+grep -q "removing eroute's policies" "$LOG" || fail "SIGINT: clean shutdown"
+[ ! -e "$SOCK" ] || fail "SIGINT left the socket behind"
 echo PASS

@@ -9,6 +9,7 @@ REC=$TMP/updown.log
 cat >"$TMP/updown.sh" <<SH
 #!/bin/sh
 echo "\$PLUTO_VERB \$PLUTO_CONNECTION me=\$PLUTO_ME peer=\$PLUTO_PEER my=\$PLUTO_MY_CLIENT net=\$PLUTO_MY_CLIENT_NET mask=\$PLUTO_MY_CLIENT_MASK peerc=\$PLUTO_PEER_CLIENT pmask=\$PLUTO_PEER_CLIENT_MASK reqid=\$PLUTO_REQID stack=\$PLUTO_STACK type=\$PLUTO_CONNECTION_TYPE proto=\$PLUTO_MY_PROTOCOL port=\$PLUTO_PEER_PORT" >>"$REC"
+env | grep '^PLUTO_' | sort >"$TMP/env.\$PLUTO_VERB.\$PLUTO_CONNECTION"
 SH
 chmod +x "$TMP/updown.sh"
 cat >"$TMP/slow.sh" <<'SH'
@@ -87,6 +88,27 @@ er route host >/dev/null
 wait_lines 2
 eq "$(head -1 "$REC" | cut -d' ' -f1)" "prepare-host" "host-to-host verb"
 grep -q "proto=6 port=443" "$REC" || fail "protocol and port: $(cat "$REC")"
+# Every variable issue 4 lists, and nothing else.
+reqid=$(erj status | jq -r '.connections[] | select(.name == "host") | .reqid')
+eq "$(cat "$TMP/env.route-host.host")" "PLUTO_CONNECTION=host
+PLUTO_CONNECTION_TYPE=tunnel
+PLUTO_ME=192.0.2.10
+PLUTO_MY_CLIENT=192.0.2.10/32
+PLUTO_MY_CLIENT_MASK=255.255.255.255
+PLUTO_MY_CLIENT_NET=192.0.2.10
+PLUTO_MY_PORT=0
+PLUTO_MY_PROTOCOL=6
+PLUTO_PEER=198.51.100.21
+PLUTO_PEER_CLIENT=198.51.100.21/32
+PLUTO_PEER_CLIENT_MASK=255.255.255.255
+PLUTO_PEER_CLIENT_NET=198.51.100.21
+PLUTO_PEER_PORT=443
+PLUTO_PEER_PROTOCOL=6
+PLUTO_PROTO=esp
+PLUTO_REQID=$reqid
+PLUTO_STACK=sim
+PLUTO_VERB=route-host
+PLUTO_VERSION=2.0" "every PLUTO_ variable"
 
 : >"$REC"
 er route v6 >/dev/null
@@ -120,5 +142,21 @@ done
 grep -q "bad: warning: updown prepare-host: exit status 3" "$LOG" || fail "exit status logged"
 [ "$(grep -c '^bad: updown: ' "$LOG")" -le 20 ] || fail "output bounded"
 eq "$(state bad)" "prospective" "bad script did not affect routing"
+
+# A clean shutdown, as libreswan's: down for what is up, then unroute for
+# what is routed; erouted waits for the calls (a hanging one only to its
+# timeout) before it exits.
+er route west >/dev/null
+er sim packet 10.1.0.1 10.2.0.1 >/dev/null
+er sim negotiate west ok >/dev/null
+eq "$(state west)" "tunnel" "west up before shutdown"
+sleep 0.2
+: >"$REC"
 stop
+eq "$(grep ' west ' "$REC" | cut -d' ' -f1-2 | tr '\n' ',')" "down-client west,unroute-client west," \
+	"west at shutdown"
+eq "$(grep ' host ' "$REC" | cut -d' ' -f1-2)" "unroute-host host" "host at shutdown"
+eq "$(grep ' v6 ' "$REC" | cut -d' ' -f1-2)" "unroute-client-v6 v6" "v6 at shutdown"
+grep -q "slow: warning: updown unroute-host: still running after 2s; killed" "$LOG" ||
+	fail "a hanging script at shutdown is killed at its timeout"
 echo PASS

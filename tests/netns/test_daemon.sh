@@ -6,7 +6,10 @@
 # restart that adopts everything without a gap; a changed configuration at
 # restart; foreign policies (ip xfrm and a real strongSwan charon) left
 # alone; larval states left by a packet while erouted was down; a bare
-# shunt outliving its daemon only to its kernel lifetime.
+# shunt outliving its daemon only to its kernel lifetime; neighbour
+# discovery through an IPv6 trap over the link.  ip xfrm monitor watches,
+# as an independent reader, that foreign policies see no change and that a
+# restart changes nothing it should not.
 set -u
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -16,6 +19,7 @@ fi
 : "${EROUTED:?}" "${EROUTE:?}"
 
 NS=eroute-d-$$
+NS2=eroute-p-$$
 TMP=$(mktemp -d /tmp/eroute-netns.XXXXXX)
 SOCK=$TMP/erouted.sock
 CONF=$TMP/eroute.conf
@@ -28,6 +32,7 @@ cleanup() {
 	for p in $PIDS; do kill -KILL "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	ip netns del "$NS" 2>/dev/null
+	ip netns del "$NS2" 2>/dev/null
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -79,6 +84,18 @@ crash() {
 	DPID=""
 	rm -f "$SOCK"
 }
+# monitor FILE: ip xfrm monitor policy into FILE, in the background ($MON)
+monitor() {
+	ip -n "$NS" xfrm monitor policy >"$1" 2>&1 &
+	MON=$!
+	PIDS="$PIDS $MON"
+	sleep 0.2
+}
+unmonitor() {
+	sleep 0.2
+	kill "$MON"
+	wait "$MON" 2>/dev/null
+}
 send_udp() { # SRC DST PORT: one UDP datagram from SRC
 	nsx bash -c "exec 3<>/dev/udp/$2/$3 && echo x >&3" 2>/dev/null
 	true
@@ -93,6 +110,12 @@ ip -n "$NS" addr add 192.0.2.10/24 dev v0
 ip -n "$NS" addr add 10.1.0.1/16 dev v0
 ip -n "$NS" route add 10.2.0.0/16 dev v0 src 10.1.0.1
 ip -n "$NS" route add 203.0.113.0/24 dev v0 src 192.0.2.10
+# An IPv6 neighbour at the other end of the veth pair.
+ip netns add "$NS2" || fail "ip netns add"
+ip -n "$NS" link set v1 netns "$NS2"
+ip -n "$NS2" link set v1 up
+ip -n "$NS" addr add 2001:db8:1::1/64 dev v0 nodad
+ip -n "$NS2" addr add 2001:db8:1::2/64 dev v1 nodad
 
 # ---- foreign policies, there before erouted ------------------------------
 ip -n "$NS" xfrm policy add src 10.70.0.0/16 dst 10.80.0.0/16 dir out \
@@ -182,13 +205,45 @@ conn oe
 	auto=route
 	keyingtries=1
 	failureshunt=passthrough
+
+# An IPv6 trap over everything, on-link neighbours included, and a hole in
+# it for one UDP port to the neighbour.
+conn v6trap
+	left=2001:db8:1::1
+	right=2001:db8:1::99
+	leftsubnet=2001:db8:1::1/128
+	rightsubnet=::/0
+	auto=route
+
+conn v6pass
+	left=2001:db8:1::1
+	right=%any
+	rightsubnet=2001:db8:1::2/128
+	rightprotoport=udp/9
+	type=passthrough
+	auto=route
 EOF
 
 # ---- route, unroute, reload, read back with ip xfrm ----------------------
+monitor "$TMP/mon-foreign"
 start
 policy_has "src 192.0.2.10/32 dst 198.51.100.53/32" || fail "clear's pass policy"
 eq "$(state collides)" "unrouted" "a connection over strongSwan's policy"
 grep -q "collides: .*belongs to another IPsec daemon" "$LOG" || fail "the collision is said"
+er route collides >/dev/null 2>"$TMP/err" && fail "route over strongSwan's policy"
+grep -q "eroute: collides: .*belongs to another IPsec daemon; not overwriting it" "$TMP/err" ||
+	fail "route collides: $(cat "$TMP/err")"
+eq "$(state collides)" "unrouted" "still unrouted"
+
+# Neighbour discovery gets through the IPv6 trap: the one packet the hole
+# lets out needs the neighbour's link address first.
+eq "$(state v6trap)" "prospective" "the IPv6 trap"
+policy_has "src 2001:db8:1::1/128 dst ::/0" || fail "the IPv6 trap in the kernel"
+eq "$(erj policy list | jq -c '[.[] | select(.owner == "eroute") | [.dir, .src, .dst, .proto, .sport, .action]] | sort')" \
+	'[["fwd","::/0","::/0","icmpv6",135,"pass"],["fwd","::/0","::/0","icmpv6",136,"pass"],["in","::/0","::/0","icmpv6",135,"pass"],["in","::/0","::/0","icmpv6",136,"pass"],["out","::/0","::/0","icmpv6",135,"pass"],["out","::/0","::/0","icmpv6",136,"pass"]]' \
+	"the ND bypass: eroute's pass policies for NS and NA"
+send_udp 2001:db8:1::1 2001:db8:1::2 9
+wait_for "ip -n '$NS' -6 neigh show 2001:db8:1::2 | grep -q lladdr"
 er route west >/dev/null || fail "route west"
 ip -n "$NS" xfrm policy | grep -A3 "src 10.1.0.0/16 dst 10.2.0.0/16" | grep -q "dir out" ||
 	fail "west's trap in the kernel"
@@ -198,8 +253,11 @@ ip -n "$NS" xfrm policy | grep -A3 "src 10.1.0.0/16 dst 10.2.0.0/16" | grep -q "
 er unroute west >/dev/null || fail "unroute west"
 policy_has "src 10.1.0.0/16 dst 10.2.0.0/16" && fail "west's trap left behind"
 sed -i 's/^\tauto=add$/\tauto=route/' "$CONF"
-er reload >/dev/null || fail "reload"
+sed -i '/^conn clear$/,/^$/d' "$CONF"
+er --json reload >"$TMP/reload" || fail "reload"
+eq "$(jq -c . "$TMP/reload")" '{"added":[],"removed":["clear"],"changed":["west"]}' "reload"
 policy_has "src 10.1.0.0/16 dst 10.2.0.0/16" || fail "reload routed west"
+policy_has "src 192.0.2.10/32 dst 198.51.100.53/32" && fail "reload left clear's policy"
 eq "$(erj policy list | jq -r '[.[] | select(.owner == "foreign")] | length >= 4')" "true" \
 	"foreign policies listed as foreign"
 erj policy list | jq -e '.[] | select(.src == "::/0" and .owner == "eroute")' >/dev/null ||
@@ -217,6 +275,9 @@ eq "$(erj policy list | jq -r '.[] | select(.owner == "west" and .dir == "out") 
 
 # ---- foreign policies survive start, reload and shutdown ------------------
 stop
+unmonitor
+grep -n "10\.[5-8]0\.0\.0/16" "$TMP/mon-foreign" &&
+	fail "erouted touched a foreign policy (ip xfrm monitor above)"
 eq "$(ip -n "$NS" xfrm policy | grep -A3 "10.50.0.0/16\|10.70.0.0/16")" "$foreign_before" \
 	"foreign policies after start, reload and shutdown"
 policy_has "src 10.1.0.0/16 dst 10.2.0.0/16" && fail "shutdown left eroute's policies"
@@ -256,12 +317,18 @@ eq "$(out_count)" "$full" "every policy survives kill -9"
 ) >"$TMP/counts" &
 watcher=$!
 PIDS="$PIDS $watcher"
+monitor "$TMP/mon-restart"
 : >"$LOG"
 start
 wait_for "grep -q 'restart: .* adopted' '$LOG'"
 sleep 0.2
 kill "$watcher"
 wait "$watcher" 2>/dev/null
+unmonitor
+# What the kernel says happened: nothing to the thousand (no delete, no
+# add, no update).
+grep -n "10\.100\.\|10\.200\." "$TMP/mon-restart" | head -5 | grep . &&
+	fail "the restart changed policies it should have adopted"
 min=$(sort -n "$TMP/counts" | head -1)
 [ "$min" -ge "$full" ] || fail "the policy count dropped to $min during the restart"
 grep -q "restart: 1000 policies adopted as they were, 0 updated, 0 added, 0 deleted" "$LOG" ||
@@ -274,12 +341,26 @@ erj status | jq -e '.xfrm.spd_hash_thresholds.v4_lbits >= 0' >/dev/null ||
 # Change ten connections, crash, restart: only those change.
 sed -i '/^conn c[0-9]$/a\	priority=4242' "$CONF"
 crash
+monitor "$TMP/mon-changed"
 : >"$LOG"
 start
 wait_for "grep -q 'restart: .* adopted' '$LOG'"
+unmonitor
 grep -q "restart: 990 policies adopted as they were, 10 updated, 0 added, 0 deleted" "$LOG" ||
 	fail "changed adoption: $(grep 'restart:' "$LOG")"
 eq "$(ip -n "$NS" xfrm policy | grep -c 'priority 4242')" "10" "ten changed in place"
+eq "$(grep -c "10\.100\.\|10\.200\." "$TMP/mon-changed")" "10" "the kernel saw ten changes"
+eq "$(grep -c "^Updated src 10\.100\.0\.[0-9]/32 dst 10\.200\.0\.[0-9]/32" "$TMP/mon-changed")" "10" \
+	"each an update in place of c0..c9"
+
+# The journal lost: eroute's marker alone is enough to adopt everything.
+crash
+rm -rf "$TMP/state"
+: >"$LOG"
+start
+wait_for "grep -q 'restart: .* adopted' '$LOG'"
+grep -q "restart: 1000 policies adopted as they were, 0 updated, 0 added, 0 deleted" "$LOG" ||
+	fail "adoption without a journal: $(grep 'restart:' "$LOG")"
 
 # ---- a packet while erouted is down leaves a larval state -----------------
 cat >"$CONF" <<'EOF'
