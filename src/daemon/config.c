@@ -298,7 +298,8 @@ static size_t utf8_decode(const unsigned char *u, size_t n, uint32_t *cp);
 static bool is_control(uint32_t c);
 
 /* Whatever a message quotes (a file name from a directory, a value cut
- * short), it is one line of UTF-8 text: anything else becomes '?'. */
+ * short, a tab), it is one line of UTF-8 text without control
+ * characters: anything else becomes '?'. */
 static void
 msg_sanitize(char *msg)
 {
@@ -308,7 +309,7 @@ msg_sanitize(char *msg)
 
 	for (size_t i = 0; i < n; i += len) {
 		len = utf8_decode(u + i, n - i, &c);
-		if (len == 0 || is_control(c)) {
+		if (len == 0 || is_control(c) || c == '\t') {
 			len = len > 0 ? len : 1;
 			memset(u + i, '?', len);
 		}
