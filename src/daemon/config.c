@@ -279,6 +279,43 @@ config_errors_fini(struct config_errors *errs)
 	}
 }
 
+/*
+ * A message cut short by its buffer: end it with "..." on a character
+ * boundary, so that a long file name never leaves half a UTF-8 sequence
+ * in a log line or a JSON answer.
+ */
+static void
+msg_truncate(char *msg, size_t size)
+{
+	size_t end = size - 4;
+
+	while (end > 0 && ((unsigned char)msg[end] & 0xc0) == 0x80)
+		end--;
+	memcpy(msg + end, "...", 4);
+}
+
+static size_t utf8_decode(const unsigned char *u, size_t n, uint32_t *cp);
+static bool is_control(uint32_t c);
+
+/* Whatever a message quotes (a file name from a directory, a value cut
+ * short, a tab), it is one line of UTF-8 text without control
+ * characters: anything else becomes '?'. */
+static void
+msg_sanitize(char *msg)
+{
+	unsigned char *u = (unsigned char *)msg;
+	size_t n = strlen(msg), len;
+	uint32_t c;
+
+	for (size_t i = 0; i < n; i += len) {
+		len = utf8_decode(u + i, n - i, &c);
+		if (len == 0 || is_control(c) || c == '\t') {
+			len = len > 0 ? len : 1;
+			memset(u + i, '?', len);
+		}
+	}
+}
+
 static void
 vperr(struct parser *p, const char *file, unsigned line, const char *fmt,
       va_list ap)
@@ -305,7 +342,10 @@ vperr(struct parser *p, const char *file, unsigned line, const char *fmt,
 	n = snprintf(msg, sizeof(msg), "%s:%u: ", file, line);
 	if (n < 0 || (size_t)n >= sizeof(msg))
 		n = 0;
-	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	n += vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	if ((size_t)n >= sizeof(msg))
+		msg_truncate(msg, sizeof(msg));
+	msg_sanitize(msg);
 	errs->msgs[errs->n] = strdup(msg);
 	if (errs->msgs[errs->n] == NULL)
 		p->nomem = true;
@@ -1293,17 +1333,8 @@ config_line(struct parser *p, void *ctx, const char *file, unsigned lineno,
 	    char *s, size_t n)
 {
 	(void)ctx;
-	while (n > 0 && (is_blank(s[n - 1]) || s[n - 1] == '\r'))
+	while (n > 0 && is_blank(s[n - 1]))
 		s[--n] = '\0';
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if ((c < 0x20 && c != '\t') || c == 0x7f) {
-			perr(p, file, lineno,
-			     "control character 0x%02x: not a text file?", c);
-			goto out;
-		}
-	}
 	if (n == 0 || s[0] == '#')
 		goto out;
 	if (is_blank(s[0]))
@@ -1314,12 +1345,100 @@ out:
 	return;
 }
 
+/*
+ * The UTF-8 character at @u (@n bytes left) into *@cp.  Return its length,
+ * or 0 when the bytes there are no character: a stray or truncated
+ * sequence, an overlong form, a UTF-16 surrogate, past U+10FFFF.
+ */
+static size_t
+utf8_decode(const unsigned char *u, size_t n, uint32_t *cp)
+{
+	uint32_t c = u[0], min = 0;
+	size_t need = 0, len = 0;
+
+	if (c < 0x80) {
+		len = 1;
+		goto out;
+	}
+	if (c >= 0xc2 && c <= 0xdf) {
+		need = 1;
+		c &= 0x1f;
+		min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		need = 2;
+		c &= 0x0f;
+		min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		need = 3;
+		c &= 0x07;
+		min = 0x10000;
+	} else {
+		goto out;
+	}
+	if (n <= need)
+		goto out;
+	for (size_t k = 1; k <= need; k++) {
+		if ((u[k] & 0xc0) != 0x80)
+			goto out;
+		c = c << 6 | (u[k] & 0x3f);
+	}
+	if (c >= min && c <= 0x10ffff && (c < 0xd800 || c > 0xdfff))
+		len = need + 1;
+out:
+	*cp = c;
+	return len;
+}
+
+/* Control characters: C0 but tab, DEL, and C1 (some terminals act on
+ * them). */
+static bool
+is_control(uint32_t c)
+{
+	return (c < 0x20 && c != '\t') || (c >= 0x7f && c <= 0x9f);
+}
+
+/*
+ * Is the line @s of @n bytes text: UTF-8 without control characters?
+ * Reported when not, so that no byte of it reaches a log or a terminal.
+ */
+static bool
+line_is_text(struct parser *p, const char *file, unsigned lineno,
+	     const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, len;
+	uint32_t c;
+	bool ok = true;
+
+	while (i < n && ok) {
+		len = utf8_decode(u + i, n - i, &c);
+		ok = len > 0 && !is_control(c);
+		if (len == 0)
+			perr(p, file, lineno,
+			     "invalid UTF-8 (byte 0x%02x at column %zu): not a "
+			     "text file?",
+			     u[i], i + 1);
+		else if (c < 0x80 && !ok)
+			perr(p, file, lineno,
+			     "control character 0x%02x at column %zu: not a "
+			     "text file?",
+			     (unsigned)c, i + 1);
+		else if (!ok)
+			perr(p, file, lineno,
+			     "control character U+%04X at column %zu: not a "
+			     "text file?",
+			     (unsigned)c, i + 1);
+		i += len;
+	}
+	return ok;
+}
+
 /* Cut @buf into lines for @fn; refuse binary data and long lines. */
 static void
 text_lines(struct parser *p, const char *file, const char *buf, size_t len,
 	   line_fn *fn, void *ctx)
 {
-	char line[CONFIG_LINE_MAX + 1];
+	char line[CONFIG_LINE_MAX + 1], vb[SHOWN_MAX + 4];
 	const char *s = buf, *end = buf + len;
 	unsigned lineno = 0;
 
@@ -1336,11 +1455,18 @@ text_lines(struct parser *p, const char *file, const char *buf, size_t len,
 			     "the rest of it is ignored");
 			break;
 		}
+		/* CRLF line ends. */
+		if (n > 0 && s[n - 1] == '\r')
+			n--;
 		if (n > CONFIG_LINE_MAX) {
+			/* The start of it names the keyword and value. */
+			memcpy(line, s, CONFIG_LINE_MAX);
+			line[CONFIG_LINE_MAX] = '\0';
 			perr(p, file, lineno,
-			     "line of %zu bytes; the limit is %d", n,
+			     "%s: line of %zu bytes; the limit is %d",
+			     SHOWN(vb, line + strspn(line, " \t")), n,
 			     CONFIG_LINE_MAX);
-		} else {
+		} else if (line_is_text(p, file, lineno, s, n)) {
 			memcpy(line, s, n);
 			line[n] = '\0';
 			fn(p, ctx, file, lineno, line, n);
@@ -2114,13 +2240,15 @@ conn_group(struct parser *p, const struct section *sec, const struct kv **eff,
 	const struct kv *ls = eff[KW_LEFTSUBNET];
 	struct group_build g;
 	struct er_prefix *remote = NULL;
+	char vb[SHOWN_MAX + 4];
 	int ret = -1;
 
 	memset(&g, 0, sizeof(g));
 	g.sec = sec;
 	if (ls != NULL && ls->v.nets.n > 1) {
 		perr(p, ls->file, ls->line,
-		     "leftsubnet=%s: a group has one leftsubnet", ls->raw);
+		     "leftsubnet=%s: a group has one leftsubnet",
+		     SHOWN(vb, ls->raw));
 		goto out;
 	}
 	if (eff[KW_REQID] != NULL) {
@@ -2162,6 +2290,7 @@ transport_check(struct parser *p, const struct section *sec,
 		const struct kv *nets, const struct er_addr *host)
 {
 	struct er_prefix hp;
+	char vb[SHOWN_MAX + 4];
 	int ret = 0;
 
 	er_prefix_host(&hp, host);
@@ -2172,7 +2301,7 @@ transport_check(struct parser *p, const struct section *sec,
 			perr_at(p, nets, sec,
 				"%s=%s: type=transport protects the host "
 				"itself; drop the subnet or use type=tunnel",
-				keywords[nets->kw].name, nets->raw);
+				keywords[nets->kw].name, SHOWN(vb, nets->raw));
 			ret = -1;
 		}
 	}
@@ -2472,6 +2601,19 @@ config_conn_lookup(const struct config *cfg, const char *name)
 		found = bsearch(name, cfg->by_name, cfg->nconns,
 				sizeof(*cfg->by_name), conn_name_key_cmp);
 	return found != NULL ? *found : NULL;
+}
+
+const char *
+config_keyword(size_t i, bool *setup)
+{
+	const char *name = NULL;
+
+	if (i < KW_COUNT) {
+		name = keywords[i].name;
+		if (setup != NULL)
+			*setup = keywords[i].setup;
+	}
+	return name;
 }
 
 void

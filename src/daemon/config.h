@@ -141,6 +141,15 @@ const struct er_conn_config *config_conn_lookup(const struct config *cfg,
 						const char *name);
 
 /**
+ * config_keyword - the @i-th keyword the reader knows, so that tests can
+ *	cover every one and a new keyword cannot go untested
+ * @setup: set to whether it belongs in config setup; may be NULL
+ *
+ * Return: its name, or NULL when @i is past the last keyword.
+ */
+const char *config_keyword(size_t i, bool *setup);
+
+/**
  * config_setup_init - the defaults of config setup
  */
 void config_setup_init(struct config_setup *setup);

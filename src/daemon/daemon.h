@@ -70,11 +70,27 @@ struct daemon {
 	int exit_code;
 };
 
+/* How the configuration is read: left=%defaultroute from the routing
+ * table. */
+extern const struct config_options daemon_config_options;
+
 /**
  * daemon_now - the engine's clock: seconds of CLOCK_BOOTTIME, or the
  *	manual clock
  */
 uint64_t daemon_now(const struct daemon *d);
+
+/**
+ * daemon_engine_event - the engine's event callback (@ctx is the daemon):
+ *	to the log, the monitors, the negotiator and the updown hook
+ */
+void daemon_engine_event(void *ctx, const struct er_event *ev);
+
+/**
+ * daemon_tick - the clock moved: kernel, engine and negotiator timers,
+ *	and the rescan every expire-shunt-interval
+ */
+void daemon_tick(struct daemon *d);
 
 /**
  * daemon_settle - after any input: feed queued kernel events to the

@@ -17,6 +17,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <locale.h>
+#include <wchar.h>
+#include <wctype.h>
 #include <cmocka.h>
 
 #include "config.h"
@@ -280,141 +283,230 @@ load(const char *path, const struct config_options *o, struct config **cfg,
 /* Keywords, table-driven                                             */
 /* ------------------------------------------------------------------ */
 
+/*
+ * A wrong-typed and an out-of-range value for every keyword.  The tests
+ * walk the reader's own keyword list (config_keyword()), so a keyword added
+ * to config.c without a case here fails test_config_every_keyword_has_a_case
+ * rather than going untested.
+ */
 struct kw_case {
 	const char *kw;
-	bool setup;
 	const char *wrong;	/* a value of the wrong type */
-	const char *range;	/* out of range, or NULL */
+	const char *range;	/* the right type, outside what is allowed */
 };
 
+#define U16 "uuuuuuuuuuuuuuuu"
+
 static const struct kw_case kw_cases[] = {
-	{"shuntlifetime", true, "soon", "31d"},
-	{"expire-shunt-interval", true, "often", "2h"},
-	{"xfrmlifetime", true, "1x", "0"},
-	{"keep-policies", true, "maybe", NULL},
-	{"uniqueids", true, "1", NULL},
+	{"shuntlifetime", "soon", "31d"},
+	{"expire-shunt-interval", "often", "2h"},
+	{"xfrmlifetime", "1x", "0"},
+	/* yes and no are lower case, like every keyword value. */
+	{"keep-policies", "1", "YES"},
+	{"uniqueids", "maybe", "No"},
 	/* One character past the longest name. */
-	{"also", false, "a b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-			       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"},
-	{"left", false, "host.example", "256.1.1.1"},
-	{"right", false, "%defaultroute", "1.2.3.4.5"},
-	{"leftsubnet", false, "10.0.0.0/x", "10.0.0.0/33"},
-	{"rightsubnet", false, "{10.0.0.0/8", "2001:db8::/129"},
-	{"leftprotoport", false, "tcp/http", "tcp/65536"},
-	{"rightprotoport", false, "bogus/1", "256"},
-	{"type", false, "ipsec", NULL},
-	{"auto", false, "yes", NULL},
-	{"negotiationshunt", false, "reject", NULL},
-	{"failureshunt", false, "hold", NULL},
-	{"keyingtries", false, "%always", "4294967296"},
-	{"retransmit-timeout", false, "1m30s", "2d"},
-	{"ikelifetime", false, "-1h", "25h"},
-	{"salifetime", false, "8h!", "0"},
-	{"rekeymargin", false, "9min", "2d"},
-	{"priority", false, "high", "4294967296"},
-	{"reqid", false, "0x10", "0"},
-	{"leftupdown", false, "%magic", NULL},
-	{"authby", false, "password", "null,secret"},
+	{"also", "a b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+			"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"},
+	{"left", "host.example", "256.1.1.1"},
+	{"right", "%defaultroute", "198.51.100.256"},
+	{"leftsubnet", "10.0.0.0/x", "10.0.0.0/33"},
+	{"rightsubnet", "{10.0.0.0/8", "2001:db8::/129"},
+	{"leftprotoport", "tcp/http", "tcp/65536"},
+	{"rightprotoport", "bogus/1", "256"},
+	{"type", "1", "ipsec"},
+	{"auto", "yes", "restart"},
+	{"negotiationshunt", "reject", "holds"},
+	{"failureshunt", "hold", "Drop"},
+	{"keyingtries", "%always", "4294967296"},
+	{"retransmit-timeout", "1m30s", "2d"},
+	{"ikelifetime", "-1h", "25h"},
+	{"salifetime", "8h!", "0"},
+	{"rekeymargin", "9min", "2d"},
+	{"priority", "high", "4294967296"},
+	{"reqid", "0x10", "0"},
+	/* 256 bytes: one past the limit. */
+	{"leftupdown", "%magic", U16 U16 U16 U16 U16 U16 U16 U16 U16 U16 U16
+				 U16 U16 U16 U16 U16},
+	{"authby", "password", "null,secret"},
 };
+
+#define KW_CASES (sizeof(kw_cases) / sizeof(kw_cases[0]))
+
+/* The case of keyword @kw, or NULL. */
+static const struct kw_case *
+kw_case_of(const char *kw)
+{
+	const struct kw_case *c = NULL;
+
+	for (size_t i = 0; i < KW_CASES && c == NULL; i++) {
+		if (strcmp(kw_cases[i].kw, kw) == 0)
+			c = &kw_cases[i];
+	}
+	return c;
+}
 
 /* A config with @kw=@value on line 5 of t.conf. */
 static char *
-kw_text(const struct kw_case *c, const char *value)
+kw_text(const char *kw, bool setup, const char *value)
 {
-	if (c->setup)
+	if (setup)
 		return text_printf("# line 1\n"
 				   "version 2\n"
 				   "\n"
 				   "config setup\n"
 				   "\t%s=%s\n",
-				   c->kw, value);
+				   kw, value);
 	return text_printf("conn t\n"
 			   "\t%s\n"
 			   "\t%s\n"
 			   "\tauto=add\n"
 			   "\t%s=%s\n",
-			   strcmp(c->kw, "left") == 0 ? "# no left"
-						      : "left=192.0.2.1",
-			   strcmp(c->kw, "right") == 0 ? "# no right"
-						       : "right=198.51.100.1",
-			   c->kw, value);
+			   strcmp(kw, "left") == 0 ? "# no left"
+						   : "left=192.0.2.1",
+			   strcmp(kw, "right") == 0 ? "# no right"
+						    : "right=198.51.100.1",
+			   kw, value);
 }
 
-static void
-kw_fails(const struct kw_case *c, const char *value, const char *part)
-{
-	char *text = kw_text(c, value);
-	char *where = text_printf("t.conf:5: %s=%s", c->kw, part);
+/* Messages quote values shortened: no message of a one-line mistake is
+ * longer than this. */
+#define KW_MSG_MAX 200
 
-	parse_fails(text, where);
+/* @kw=@value is refused with "t.conf:5: KW=@part" (@part: the start of
+ * what the message shows of the value, then anything), every message is
+ * short, and nothing is returned. */
+static void
+kw_fails(const char *kw, bool setup, const char *value, const char *part)
+{
+	char *text = kw_text(kw, setup, value);
+	char *where = text_printf("t.conf:5: %s=%.32s", kw, part);
+	struct config_errors errs;
+	struct config *cfg = (struct config *)&errs; /* must stay */
+
+	config_errors_init(&errs);
+	assert_int_equal(config_parse_buffer("t.conf", text, strlen(text),
+					     &no_files_opts, &cfg, &errs),
+			 -EINVAL);
+	assert_ptr_equal(cfg, (struct config *)&errs);
+	assert_well_formed(&errs);
+	if (!errors_have(&errs, where)) {
+		dump_errors(&errs);
+		fail_msg("%s: no error contains \"%s\"", kw, where);
+	}
+	for (size_t i = 0; i < errs.n; i++) {
+		if (strlen(errs.msgs[i]) > KW_MSG_MAX)
+			fail_msg("%s: message of %zu bytes: %.80s...", kw,
+				 strlen(errs.msgs[i]), errs.msgs[i]);
+	}
+	config_errors_fini(&errs);
 	free(where);
 	free(text);
 }
 
 static void
-test_config_every_keyword_refuses_empty_values(void **state)
+test_config_every_keyword_has_a_case(void **state)
 {
+	const char *kw;
+	size_t n = 0;
+
 	(void)state;
-	for (size_t i = 0; i < sizeof(kw_cases) / sizeof(kw_cases[0]); i++)
-		kw_fails(&kw_cases[i], "", ": empty value");
+	for (size_t i = 0; (kw = config_keyword(i, NULL)) != NULL; i++) {
+		const struct kw_case *c = kw_case_of(kw);
+
+		if (c == NULL)
+			fail_msg("keyword %s has no case in kw_cases", kw);
+		assert_non_null(c->wrong);
+		assert_non_null(c->range);
+		assert_string_not_equal(c->wrong, c->range);
+		n++;
+	}
+	/* No case for a keyword the reader does not have. */
+	assert_int_equal(n, KW_CASES);
+	assert_true(n >= 25);
 }
 
 static void
-test_config_every_keyword_refuses_quoted_empty_values(void **state)
+test_config_every_keyword_refuses_empty_values(void **state)
 {
+	const char *kw;
+	bool setup;
+
 	(void)state;
-	for (size_t i = 0; i < sizeof(kw_cases) / sizeof(kw_cases[0]); i++)
-		kw_fails(&kw_cases[i], "\"\"", ": empty value");
+	for (size_t i = 0; (kw = config_keyword(i, &setup)) != NULL; i++) {
+		kw_fails(kw, setup, "", ": empty value");
+		kw_fails(kw, setup, "\"\"", ": empty value");
+		/* Blanks and a comment are no value either. */
+		kw_fails(kw, setup, " \t # nothing", ": empty value");
+	}
 }
 
 static void
 test_config_every_keyword_refuses_oversized_values(void **state)
 {
+	/* Under the line limit: the value's own check refuses it. */
 	char *big = repeat('x', 3000);
 	char *digits = repeat('9', 3000);
+	/* 100 kB: over the line limit, refused as a line that still names
+	 * its keyword and the start of its value. */
+	char *huge = repeat('7', 100 * 1000);
+	const char *kw;
+	bool setup;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(kw_cases) / sizeof(kw_cases[0]); i++) {
-		/* The message quotes only the start of the value. */
-		kw_fails(&kw_cases[i], big, "xxxxxxxx");
-		kw_fails(&kw_cases[i],
-			 digits, "99999999");
+	for (size_t i = 0; (kw = config_keyword(i, &setup)) != NULL; i++) {
+		kw_fails(kw, setup, big, "xxxxxxxx");
+		kw_fails(kw, setup, digits, "99999999");
+		kw_fails(kw, setup, huge, "77777777");
+		kw_fails(kw, setup, huge, "7777777777777777777777777777777"
+					  "7...: line of ");
 	}
 	free(big);
 	free(digits);
+	free(huge);
 }
 
 static void
 test_config_every_keyword_refuses_wrong_types(void **state)
 {
+	const char *kw;
+	bool setup;
+
 	(void)state;
-	for (size_t i = 0; i < sizeof(kw_cases) / sizeof(kw_cases[0]); i++)
-		kw_fails(&kw_cases[i], kw_cases[i].wrong, kw_cases[i].wrong);
+	for (size_t i = 0; (kw = config_keyword(i, &setup)) != NULL; i++) {
+		const struct kw_case *c = kw_case_of(kw);
+
+		assert_non_null(c);
+		kw_fails(kw, setup, c->wrong, c->wrong);
+	}
 }
 
 static void
 test_config_every_keyword_refuses_out_of_range(void **state)
 {
+	const char *kw;
+	bool setup;
+
 	(void)state;
-	for (size_t i = 0; i < sizeof(kw_cases) / sizeof(kw_cases[0]); i++) {
-		if (kw_cases[i].range != NULL)
-			kw_fails(&kw_cases[i], kw_cases[i].range,
-				 kw_cases[i].range);
+	for (size_t i = 0; (kw = config_keyword(i, &setup)) != NULL; i++) {
+		const struct kw_case *c = kw_case_of(kw);
+
+		assert_non_null(c);
+		kw_fails(kw, setup, c->range, c->range);
 	}
 }
 
 static void
 test_config_every_keyword_refused_in_the_wrong_section(void **state)
 {
+	const char *kw;
+	bool setup;
+
 	(void)state;
-	for (size_t i = 0; i < sizeof(kw_cases) / sizeof(kw_cases[0]); i++) {
-		const struct kw_case *c = &kw_cases[i];
-		char *text = c->setup ? text_printf(BASE_CONN "\t%s=yes\n",
-						    c->kw)
-				      : text_printf("config setup\n\t%s=x\n",
-						    c->kw);
-		char *where = text_printf("t.conf:%d: %s=", c->setup ? 5 : 2,
-					  c->kw);
+	for (size_t i = 0; (kw = config_keyword(i, &setup)) != NULL; i++) {
+		char *text = setup ? text_printf(BASE_CONN "\t%s=yes\n", kw)
+				   : text_printf("config setup\n\t%s=x\n", kw);
+		char *where = text_printf("t.conf:%d: %s=", setup ? 5 : 2,
+					  kw);
 
 		parse_fails(text, where);
 		parse_fails(text, "belongs in");
@@ -1009,9 +1101,14 @@ test_config_long_lines_refused(void **state)
 {
 	char *val = repeat('x', CONFIG_LINE_MAX);
 	char *text = text_printf("conn t\n\tleftupdown=%s\n\tauto=add\n", val);
+	/* The first 64 characters of the line, without its indent. */
+	char *want = text_printf("t.conf:2: leftupdown=%.53s...: line of 4108 "
+				 "bytes; the limit is 4096",
+				 val);
 
 	(void)state;
-	parse_fails(text, "t.conf:2: line of 4108 bytes; the limit is 4096");
+	parse_fails(text, want);
+	free(want);
 	free(text);
 	free(val);
 }
@@ -1709,6 +1806,161 @@ test_config_binary_input_refused(void **state)
 	config_errors_fini(&errs);
 }
 
+/* Every line of a file is UTF-8 text without control characters. */
+static void
+test_config_text_must_be_utf8_without_controls(void **state)
+{
+	static const struct {
+		const char *line;	/* line 2 of t.conf */
+		const char *error;	/* NULL: accepted */
+	} cases[] = {
+		{"\tleftupdown=/opt/gr\xc3\xbc\xc3\x9f" "e/updown",
+		 NULL},
+		{"# \xe2\x82\xac, \xf0\x9f\x94\x92 and \xef\xbf\xbd are text",
+		 NULL},
+		{"\tleftupdown=/bin/\xff",
+		 "t.conf:2: invalid UTF-8 (byte 0xff at column 18)"},
+		{"# Latin-1: M\xfcller",
+		 "t.conf:2: invalid UTF-8 (byte 0xfc at column 13)"},
+		/* Overlong "/", a UTF-16 surrogate, past U+10FFFF. */
+		{"\tleftupdown=\xc0\xaf" "bin", "invalid UTF-8 (byte 0xc0"},
+		{"\tleftupdown=\xe0\x80\xaf" "bin", "invalid UTF-8 (byte 0xe0"},
+		{"\tleftupdown=\xed\xa0\x80", "invalid UTF-8 (byte 0xed"},
+		{"\tleftupdown=\xf4\x90\x80\x80", "invalid UTF-8 (byte 0xf4"},
+		/* Cut short at the end of the line, or by a new character. */
+		{"\tleftupdown=x\xe2\x82", "invalid UTF-8 (byte 0xe2 at "
+					  "column 14)"},
+		{"\tleftupdown=x\xe2" "ab", "invalid UTF-8 (byte 0xe2"},
+		{"\tleftupdown=\x80", "invalid UTF-8 (byte 0x80"},
+		/* Terminal escapes, C0 and C1. */
+		{"\tleftupdown=\x1b[2J", "t.conf:2: control character 0x1b "
+					"at column 13"},
+		{"# \x7f", "control character 0x7f at column 3"},
+		{"\tleftupdown=\xc2\x9b" "2J", "t.conf:2: control character "
+					      "U+009B at column 13"},
+		{"\tleft=192.0.2.1\r\r", "control character 0x0d"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *text = text_printf("conn t\n%s\n\tleft=192.0.2.1\n"
+					 "\tright=198.51.100.1\n\tauto=add\n",
+					 cases[i].line);
+		struct config *cfg;
+
+		if (cases[i].error == NULL) {
+			cfg = parse_ok(text);
+			config_free(cfg);
+		} else {
+			parse_fails(text, cases[i].error);
+		}
+		free(text);
+	}
+}
+
+/* Is @s UTF-8 without control characters?  libc is the judge. */
+static bool
+is_utf8_text(const char *s)
+{
+	mbstate_t st;
+	size_t n = strlen(s), len;
+	wchar_t wc;
+	bool ok = true;
+
+	memset(&st, 0, sizeof(st));
+	assert_non_null(setlocale(LC_CTYPE, "C.UTF-8"));
+	for (size_t i = 0; i < n && ok; i += len) {
+		len = mbrtowc(&wc, s + i, n - i, &st);
+		ok = len != (size_t)-1 && len != (size_t)-2 && len != 0 &&
+		     !iswcntrl((wint_t)wc);
+	}
+	setlocale(LC_CTYPE, "C");
+	return ok;
+}
+
+/* Messages are text even where what they quote is not: a value cut short
+ * in the middle of a character, a file name that is not UTF-8. */
+static void
+test_config_messages_are_utf8_text(void **state)
+{
+	char *dir = tmpdir_new();
+	char *top = file_write(dir, "top.conf", "include *.conf\n");
+	char *a31 = repeat('a', 31);
+	struct config_errors errs;
+	struct config *cfg = NULL;
+	char *want, *text;
+
+	(void)state;
+	assert_true(is_utf8_text("gr\xc3\xbc\xc3\x9f" "e"));
+	assert_false(is_utf8_text("x\xc3"));
+	assert_false(is_utf8_text("\x1b[1m"));
+	/* Quoted to 32 bytes: cut half way through the "e with acute". */
+	text = text_printf(BASE_CONN "\tauthby=%s\xc3\xa9\n", a31);
+	config_errors_init(&errs);
+	assert_int_equal(config_parse_buffer("t.conf", text, strlen(text),
+					     &no_files_opts, &cfg, &errs),
+			 -EINVAL);
+	want = text_printf("unknown method \"%s?\"", a31);
+	assert_true(errors_have(&errs, want));
+	free(want);
+	for (size_t i = 0; i < errs.n; i++)
+		assert_true(is_utf8_text(errs.msgs[i]));
+	config_errors_fini(&errs);
+	free(text);
+	/* A file name from a glob, in Latin-1. */
+	free(file_write(dir, "caf\xe9.conf", "conn x\n\tauto=sometimes\n"));
+	assert_int_equal(load(top, &opts, &cfg, &errs), -EINVAL);
+	want = text_printf("%s/caf?.conf:2: auto=sometimes", dir);
+	if (!errors_have(&errs, want)) {
+		dump_errors(&errs);
+		fail_msg("expected %s", want);
+	}
+	free(want);
+	for (size_t i = 0; i < errs.n; i++)
+		assert_true(is_utf8_text(errs.msgs[i]));
+	config_errors_fini(&errs);
+	free(a31);
+	free(top);
+	tmpdir_free(dir);
+}
+
+/* The policies/ files are held to the same: no escape reaches a log. */
+static void
+test_config_group_policies_must_be_text(void **state)
+{
+	char *dir = tmpdir_new();
+	char *conf = file_write(dir, "g.conf",
+				"conn private\n"
+				"\tleft=192.0.2.1\n"
+				"\tright=%opportunisticgroup\n"
+				"\tauto=ondemand\n");
+	char *pol = text_printf("%s/policies/private", dir);
+	struct config_errors errs;
+	struct config *cfg = NULL;
+	char *want;
+
+	(void)state;
+	free(file_write(dir, "policies/private",
+			"203.0.113.0/24\n"
+			"\x1b]0;owned\x07\n"
+			"198.51.100.\xff/24\n"));
+	assert_int_equal(load(conf, &opts, &cfg, &errs), -EINVAL);
+	assert_null(cfg);
+	want = text_printf("%s:2: control character 0x1b at column 1", pol);
+	assert_true(errors_have(&errs, want));
+	free(want);
+	want = text_printf("%s:3: invalid UTF-8 (byte 0xff at column 12)",
+			   pol);
+	assert_true(errors_have(&errs, want));
+	free(want);
+	for (size_t i = 0; i < errs.n; i++)
+		assert_null(strchr(errs.msgs[i], '\x1b'));
+	config_errors_fini(&errs);
+	free(pol);
+	free(conf);
+	tmpdir_free(dir);
+}
+
 static void
 test_config_special_files_refused(void **state)
 {
@@ -1968,10 +2220,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_config_every_keyword_has_a_case),
 		cmocka_unit_test(
 			test_config_every_keyword_refuses_empty_values),
-		cmocka_unit_test(
-			test_config_every_keyword_refuses_quoted_empty_values),
 		cmocka_unit_test(
 			test_config_every_keyword_refuses_oversized_values),
 		cmocka_unit_test(test_config_every_keyword_refuses_wrong_types),
@@ -2023,6 +2274,8 @@ main(void)
 		cmocka_unit_test(
 			test_config_group_reads_policies_beside_the_config),
 		cmocka_unit_test(test_config_group_policies_errors),
+		cmocka_unit_test(test_config_group_policies_must_be_text),
+		cmocka_unit_test(test_config_messages_are_utf8_text),
 		cmocka_unit_test(test_config_group_errors),
 		cmocka_unit_test(test_config_group_size_limit),
 		cmocka_unit_test(test_config_include_files_and_globs),
@@ -2033,6 +2286,7 @@ main(void)
 		cmocka_unit_test(test_config_huge_file_refused),
 		cmocka_unit_test(test_config_huge_buffer_refused),
 		cmocka_unit_test(test_config_binary_input_refused),
+		cmocka_unit_test(test_config_text_must_be_utf8_without_controls),
 		cmocka_unit_test(test_config_special_files_refused),
 		cmocka_unit_test(test_config_many_conns_read_in_linear_time),
 		cmocka_unit_test(test_config_diff_names_added_removed_changed),
