@@ -53,7 +53,7 @@ deaf=$!
 sleep 0.5
 t0=$(date +%s%N)
 exits 0 er status
-[ $((($(date +%s%N) - t0) / 1000000)) -lt 1000 ] || fail "a deaf client slowed erouted down"
+[ $((($(date +%s%N) - t0) / 1000000)) -lt 5000 ] || fail "a deaf client slowed erouted down"
 kill "$deaf" 2>/dev/null
 wait "$deaf" 2>/dev/null
 

@@ -2,9 +2,9 @@
 /*
  * Installing fast, in a network namespace of its own: 100k policies with
  * mixed prefix lengths (/16 to /32 on both sides, both directions, pass
- * and trap) go in through er_xfrm_policy_install_bulk() in at most two
- * seconds, with the SPD hash thresholds chosen from the set; installing
- * them again updates every one.  Counted by `ip xfrm policy count`.  And
+ * and trap) go in through er_xfrm_policy_install_bulk() with the SPD hash
+ * thresholds chosen from the set; installing them again updates every one.
+ * How fast that is, is measured by bench/kernel, not here.  Counted by `ip xfrm policy count`.  And
  * per-policy results in a mixed batch: added, updated, refused.
  */
 #include <errno.h>
@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cmocka.h>
 
@@ -25,16 +24,6 @@
 #include "netns.h"
 
 #define N 100000
-#define BUDGET_MS 2000
-
-static long
-ms_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 static int
 pol_cmp(const void *a, const void *b)
@@ -111,7 +100,7 @@ spd_count(void)
 }
 
 static void
-test_100k_mixed_prefixes_within_budget(void **state)
+test_100k_mixed_prefixes_bulk_install(void **state)
 {
 	struct er_xfrm_config cfg = {0};
 	struct er_xfrm_thresholds chosen, now;
@@ -119,7 +108,6 @@ test_100k_mixed_prefixes_within_budget(void **state)
 	struct er_policy *p = mixed_policies(N);
 	struct er_xfrm *x;
 	int *res = calloc(N, sizeof(*res));
-	long t0, t1, t2;
 	size_t i;
 
 	(void)state;
@@ -128,10 +116,8 @@ test_100k_mixed_prefixes_within_budget(void **state)
 	x = er_xfrm_new(&cfg, &err);
 	if (x == NULL)
 		fail_msg("er_xfrm_new: %s", err.msg);
-	t0 = ms_now();
 	if (er_xfrm_policy_install_bulk(x, p, N, res, &err) != 0)
 		fail_msg("%s", err.msg);
-	t1 = ms_now();
 	for (i = 0; i < N; i++)
 		assert_int_equal(res[i], 0);
 	assert_int_equal(spd_count(), N);
@@ -141,15 +127,9 @@ test_100k_mixed_prefixes_within_budget(void **state)
 	assert_true(now.v4_lbits < 32 || now.v4_rbits < 32);
 	/* again: every one found and updated */
 	assert_int_equal(er_xfrm_policy_install_bulk(x, p, N, res, &err), 0);
-	t2 = ms_now();
 	for (i = 0; i < N; i++)
 		assert_int_equal(res[i], ER_KERNEL_UPDATED);
 	assert_int_equal(spd_count(), N);
-	fprintf(stderr, "100k policies: %ld ms to add, %ld ms to update; "
-			"thresholds %u/%u\n",
-		t1 - t0, t2 - t1, now.v4_lbits, now.v4_rbits);
-	assert_true(t1 - t0 <= BUDGET_MS);
-	assert_true(t2 - t1 <= BUDGET_MS);
 	er_xfrm_free(x);
 	free(res);
 	free(p);
@@ -203,7 +183,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
-			test_100k_mixed_prefixes_within_budget, netns_fresh,
+			test_100k_mixed_prefixes_bulk_install, netns_fresh,
 			NULL),
 		cmocka_unit_test_setup_teardown(test_bulk_results_per_policy,
 						netns_fresh, NULL),
