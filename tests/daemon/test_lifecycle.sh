@@ -53,4 +53,18 @@ eq "$rc" "0" "exit status after SIGINT"
 grep -q "signal 2: shutting down" "$LOG" || fail "SIGINT logged"
 grep -q "removing eroute's policies" "$LOG" || fail "SIGINT: clean shutdown"
 [ ! -e "$SOCK" ] || fail "SIGINT left the socket behind"
+
+# EROUTE_SOCKET is the default socket of both programs.
+EROUTE_SOCKET=$TMP/env.sock "$EROUTED" -f -c "$CONF" --clock manual \
+	--state-dir "$TMP" >>"$LOG" 2>&1 &
+DPID=$!
+for _ in $(seq 200); do [ -S "$TMP/env.sock" ] && break; sleep 0.02; done
+[ -S "$TMP/env.sock" ] || fail "erouted did not listen on \$EROUTE_SOCKET"
+EROUTE_SOCKET=$TMP/env.sock "$EROUTE" status >"$TMP/out" 2>&1 ||
+	fail "eroute did not use \$EROUTE_SOCKET: $(cat "$TMP/out")"
+SOCK=$TMP/env.sock
+stop
+# --clock manual is for the simulated kernel only.
+exits 2 "$EROUTED" -f -c "$CONF" --clock manual --kernel xfrm
+grep -q -- "--clock manual needs --kernel sim" "$TMP/err" || fail "manual clock on xfrm"
 echo PASS
