@@ -769,6 +769,15 @@ run(struct daemon *d)
 			err.msg[0] ? err.msg : "out of memory");
 		return 1;
 	}
+	/* Before the socket appears: whoever sees it may signal us at once,
+	 * and a shell starts background jobs with SIGINT ignored. */
+	ev_signal_init(&d->sighup, signal_cb, SIGHUP);
+	ev_signal_init(&d->sigterm, signal_cb, SIGTERM);
+	ev_signal_init(&d->sigint, signal_cb, SIGINT);
+	d->sighup.data = d->sigterm.data = d->sigint.data = d;
+	ev_signal_start(d->loop, &d->sighup);
+	ev_signal_start(d->loop, &d->sigterm);
+	ev_signal_start(d->loop, &d->sigint);
 	if (make_parent(d->opt.socket_path, 0755) < 0)
 		log_msg(ER_LOG_WARNING, NULL, "%s: cannot make its directory",
 			d->opt.socket_path);
@@ -799,13 +808,6 @@ run(struct daemon *d)
 		d->opt.clock == CLOCK_KIND_MANUAL ? "manual" : "real",
 		d->opt.socket_path);
 
-	ev_signal_init(&d->sighup, signal_cb, SIGHUP);
-	ev_signal_init(&d->sigterm, signal_cb, SIGTERM);
-	ev_signal_init(&d->sigint, signal_cb, SIGINT);
-	d->sighup.data = d->sigterm.data = d->sigint.data = d;
-	ev_signal_start(d->loop, &d->sighup);
-	ev_signal_start(d->loop, &d->sigterm);
-	ev_signal_start(d->loop, &d->sigint);
 	if (d->opt.clock == CLOCK_KIND_REAL) {
 		ev_timer_init(&d->tick, tick_cb, 1., 1.);
 		d->tick.data = d;
