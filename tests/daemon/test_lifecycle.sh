@@ -42,6 +42,26 @@ exits 1 er sim advance 1m
 grep -q "only with the manual clock" "$TMP/err" || fail "advance on the real clock"
 stop
 
+# A signal while erouted is still starting (the socket is there, the
+# connections are still being added) is not lost and does not kill it:
+# SIGHUP reloads once the start is done.
+cp "$CONF" "$TMP/small.conf"
+for i in $(seq 0 1999); do
+	printf 'conn c%d\n\tleft=192.0.2.10\n\tright=198.51.100.%d\n\tleftsubnet=10.100.%d.%d/32\n\trightsubnet=10.200.%d.%d/32\n\tauto=route\n\n' \
+		"$i" $((i % 250 + 1)) $((i / 250)) $((i % 250)) $((i / 250)) $((i % 250))
+done >>"$CONF"
+: >"$LOG"
+"$EROUTED" -f -c "$CONF" --clock manual --socket "$SOCK" --state-dir "$TMP/big" \
+	>>"$LOG" 2>&1 &
+DPID=$!
+for _ in $(seq 2000); do [ -S "$SOCK" ] && break; sleep 0.001; done
+kill -HUP "$DPID"
+for _ in $(seq 250); do grep -q "reloaded" "$LOG" && break; sleep 0.02; done
+kill -0 "$DPID" 2>/dev/null || fail "a SIGHUP during the start killed erouted"
+grep -q "reloaded .*: 0 added, 0 removed, 0 changed" "$LOG" || fail "the SIGHUP during the start was lost"
+stop
+cp "$TMP/small.conf" "$CONF"
+
 # SIGINT shuts down cleanly too.
 : >"$LOG"
 start
@@ -53,4 +73,18 @@ eq "$rc" "0" "exit status after SIGINT"
 grep -q "signal 2: shutting down" "$LOG" || fail "SIGINT logged"
 grep -q "removing eroute's policies" "$LOG" || fail "SIGINT: clean shutdown"
 [ ! -e "$SOCK" ] || fail "SIGINT left the socket behind"
+
+# EROUTE_SOCKET is the default socket of both programs.
+EROUTE_SOCKET=$TMP/env.sock "$EROUTED" -f -c "$CONF" --clock manual \
+	--state-dir "$TMP" >>"$LOG" 2>&1 &
+DPID=$!
+for _ in $(seq 200); do [ -S "$TMP/env.sock" ] && break; sleep 0.02; done
+[ -S "$TMP/env.sock" ] || fail "erouted did not listen on \$EROUTE_SOCKET"
+EROUTE_SOCKET=$TMP/env.sock "$EROUTE" status >"$TMP/out" 2>&1 ||
+	fail "eroute did not use \$EROUTE_SOCKET: $(cat "$TMP/out")"
+SOCK=$TMP/env.sock
+stop
+# --clock manual is for the simulated kernel only.
+exits 2 "$EROUTED" -f -c "$CONF" --clock manual --kernel xfrm
+grep -q -- "--clock manual needs --kernel sim" "$TMP/err" || fail "manual clock on xfrm"
 echo PASS
