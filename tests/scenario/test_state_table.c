@@ -58,7 +58,7 @@ static const int expect[ER_RT_COUNT][EV_COUNT] = {
 	[UH] = {RH, UH, UH, U, UH, T, U, NOOP, NOOP, UH, NOOP, GONE},
 	[P] = {P, U, RH, P, RH, T, NOOP, NOOP, NOOP, EC, NOOP, GONE},
 	[RH] = {RH, U, RH, P, RH, T, F, NOOP, NOOP, EC, NOOP, GONE},
-	[F] = {F, U, RH, F, F, T, NOOP, P, NOOP, EC, NOOP, GONE},
+	[F] = {F, U, RH, P, F, T, NOOP, P, NOOP, EC, NOOP, GONE},
 	[T] = {T, REFUSED, T, P, T, T, NOOP, NOOP, P, EC, NOOP, GONE},
 	[NN] = {NN, U, REFUSED, NN, NN, REFUSED, NOOP, NOOP, NOOP, EC, NOOP,
 		GONE},
