@@ -21,6 +21,14 @@ on_event(void *ctx, const struct er_event *ev)
 		fprintf(stderr, "  [%llu] %s%s%s\n",
 			(unsigned long long)ev->now, ev->conn ? ev->conn : "",
 			ev->conn ? ": " : "", ev->text);
+	if (ev->type == ER_EV_LOG) {
+		size_t i = h->nlogs++ % H_LOGS;
+
+		snprintf(h->logs[i].conn, sizeof(h->logs[i].conn), "%s",
+			 ev->conn != NULL ? ev->conn : "");
+		snprintf(h->logs[i].text, sizeof(h->logs[i].text), "%s",
+			 ev->text);
+	}
 	if (ev->type == ER_EV_LOG || h->nev == H_MAX_EVENTS)
 		return;
 	r = &h->ev[h->nev++];
@@ -422,6 +430,19 @@ void
 h_clear_events(struct h *h)
 {
 	h->nev = 0;
+}
+
+bool
+h_logged(struct h *h, const char *conn, const char *text)
+{
+	size_t n = h->nlogs < H_LOGS ? h->nlogs : H_LOGS;
+
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(h->logs[i].conn, conn) == 0 &&
+		    strcmp(h->logs[i].text, text) == 0)
+			return true;
+	}
+	return false;
 }
 
 const struct er_policy *
