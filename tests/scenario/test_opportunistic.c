@@ -334,6 +334,67 @@ test_queued_acquires_for_one_connection_are_absorbed(void **state)
 	h_free(h);
 }
 
+/*
+ * Two instances for one peer.  Within a group there is only one per peer
+ * (its name), which the peer's own SA group joins (reference 000).  Two
+ * groups whose destinations overlap make one each, with the same
+ * host-to-host selector: the newer authenticated one wins (reference
+ * 000's AUTH_NULL case) and the other is deleted, never left to fight
+ * over the eroute; the eroute moves by one replace.
+ */
+static void
+test_two_groups_one_peer_newer_authenticated_wins(void **state)
+{
+	struct h *h = h_new(NULL);
+	struct er_conn_config cc;
+	const char *i1 = "wide#198.51.100.7/32", *i2 = "narrow#198.51.100.7/32";
+	const struct er_policy *p;
+
+	(void)state;
+	h_group(&cc, "wide", "192.0.2.1", "198.51.100.0/24");
+	h_add(h, &cc);
+	h_group(&cc, "narrow", "192.0.2.1", "198.51.100.0/25");
+	h_add(h, &cc);
+	h_send(h, "192.0.2.1", "198.51.100.7", IPPROTO_TCP, 1, 443);
+	/* The narrower group's trap caught the packet. */
+	assert_int_equal(h_state(h, i2), ER_RT_ROUTED_HOLD);
+	assert_false(h_exists(h, i1));
+	assert_int_equal(h_ok(h, i2), 0);
+	/* The peer initiates, and is taken for the other group: that
+	 * instance authenticated later and takes the peer over. */
+	assert_int_equal(h_responder(h, "wide", "198.51.100.7"), 0);
+	assert_int_equal(h_state(h, i1), ER_RT_TUNNEL);
+	assert_false(h_exists(h, i2));
+	p = h_policy(h, ER_DIR_OUT, "192.0.2.1/32", "198.51.100.7/32");
+	assert_int_equal(p->owner, h_info(h, i1).id);
+	assert_int_equal(h_send(h, "192.0.2.1", "198.51.100.7", 6, 1, 443)
+				 .spi,
+			 p->tmpl[0].spi);
+	assert_int_equal(h_count_updown(h, ER_UPDOWN_DOWN, i2), 1);
+	assert_int_equal(er_sad_count(er_sim_sad(h->sim)), 2);
+	/* An instance still negotiating is no match for one that
+	 * authenticated: it goes, and the packet its hold kept goes out
+	 * through the winner's SA. */
+	h_send(h, "192.0.2.1", "198.51.100.9", IPPROTO_TCP, 1, 443);
+	assert_int_equal(h_state(h, "narrow#198.51.100.9/32"),
+			 ER_RT_ROUTED_HOLD);
+	h_clear_events(h);
+	assert_int_equal(h_responder(h, "wide", "198.51.100.9"), 0);
+	assert_false(h_exists(h, "narrow#198.51.100.9/32"));
+	assert_int_equal(h_count(h, ER_EV_NEGOTIATE_CANCEL,
+				 "narrow#198.51.100.9/32"),
+			 1);
+	assert_int_equal(h_state(h, "wide#198.51.100.9/32"), ER_RT_TUNNEL);
+	{
+		struct er_sim_stats st;
+
+		er_sim_stats(h->sim, &st);
+		assert_int_equal(st.released_ipsec, 2);
+	}
+	assert_int_equal(er_shunt_count(er_engine_shunts(h->e)), 0);
+	h_free(h);
+}
+
 static void
 test_acquire_storm_one_negotiation_per_peer(void **state)
 {
@@ -428,6 +489,8 @@ main(void)
 		cmocka_unit_test(test_queued_acquires_for_one_peer_are_absorbed),
 		cmocka_unit_test(
 			test_queued_acquires_for_one_connection_are_absorbed),
+		cmocka_unit_test(
+			test_two_groups_one_peer_newer_authenticated_wins),
 		cmocka_unit_test(test_acquire_storm_one_negotiation_per_peer),
 		cmocka_unit_test(test_group_ipv6),
 	};
