@@ -184,6 +184,44 @@ test_auto_start_revives_with_capped_backoff(void **state)
 	h_free(h);
 }
 
+/* Success resets the revival back-off: the next failure context revives
+ * after 5 s again, not after 5 s more than the last. */
+static void
+test_auto_start_backoff_starts_over_after_success(void **state)
+{
+	struct h *h = setup(1, ER_FAILSHUNT_PASS, ER_AUTO_START);
+	struct er_kernel_event ev = {.type = ER_KEV_SA_EXPIRE, .hard = true};
+
+	(void)state;
+	for (unsigned i = 1; i <= 3; i++) {
+		h_fail(h, "west");
+		h_advance(h, 900);
+		assert_int_equal(h_info(h, "west").revive_at, h->now + 5 * i);
+		h_advance(h, 5 * i);
+		assert_int_equal(h_state(h, "west"), ER_RT_ROUTED_HOLD);
+	}
+	h_ok(h, "west");
+	assert_int_equal(h_state(h, "west"), ER_RT_TUNNEL);
+	/* A failed rekey, then the SAs die: the failure context again. */
+	assert_int_equal(er_engine_up(h->e, "west", NULL), 0);
+	h_step(h, "rekey");
+	h_fail(h, "west");
+	er_addr_parse(&ev.sa.dst, "198.51.100.1", NULL);
+	ev.sa.proto = IPPROTO_ESP;
+	ev.sa.spi = h_policy(h, ER_DIR_OUT, "10.1.0.0/16", "10.2.0.0/16")
+			    ->tmpl[0].spi;
+	er_engine_kernel_event(h->e, &ev, NULL);
+	h_step(h, "hard expire");
+	assert_int_equal(h_state(h, "west"), ER_RT_FAILURE);
+	assert_int_equal(out_action(h), ER_ACTION_PASS);
+	h_advance(h, 900);
+	assert_int_equal(h_state(h, "west"), ER_RT_PROSPECTIVE);
+	assert_int_equal(h_info(h, "west").revive_at, h->now + 5);
+	h_advance(h, 5);
+	assert_int_equal(h_state(h, "west"), ER_RT_ROUTED_HOLD);
+	h_free(h);
+}
+
 static void
 test_up_after_failure_retries_now(void **state)
 {
@@ -302,6 +340,7 @@ main(void)
 		cmocka_unit_test(test_failure_shunt_expires_back_to_prospective),
 		cmocka_unit_test(test_failureshunt_none_keeps_the_hold),
 		cmocka_unit_test(test_auto_start_revives_with_capped_backoff),
+		cmocka_unit_test(test_auto_start_backoff_starts_over_after_success),
 		cmocka_unit_test(test_up_after_failure_retries_now),
 		cmocka_unit_test(test_down_in_failure_goes_prospective),
 		cmocka_unit_test(

@@ -160,6 +160,72 @@ test_trap_acquire_hold_tunnel_and_the_packet_goes_through(void **state)
 	h_free(h);
 }
 
+/* The responder case: the peer initiated, an SA group arrives that was
+ * never asked for, and it takes the eroute exactly as an initiated one
+ * would: ipsec out to its SA, in and fwd, up-client, traffic through. */
+static void
+test_responder_group_takes_the_eroute_like_an_initiated_one(void **state)
+{
+	struct h *h = h_new(NULL);
+	struct er_conn_config cc;
+	const struct er_policy *p;
+	struct er_conn_info info;
+
+	(void)state;
+	h_conn(&cc, "west", "192.0.2.1", "198.51.100.1", "10.1.0.0/16",
+	       "10.2.0.0/16");
+	cc.autostart = ER_AUTO_ONDEMAND;
+	h_add(h, &cc);
+	h_conn(&cc, "east", "192.0.2.1", "198.51.100.2", "10.1.0.0/16",
+	       "10.3.0.0/16");
+	h_add(h, &cc);
+	h_clear_events(h);
+	/* Routed, waiting for traffic. */
+	assert_int_equal(h_responder(h, "west", NULL), 0);
+	info = h_info(h, "west");
+	assert_int_equal(info.routing, ER_RT_TUNNEL);
+	assert_true(info.eroute_owner != 0);
+	assert_int_equal(info.ngroups, 1);
+	p = h_policy(h, ER_DIR_OUT, "10.1.0.0/16", "10.2.0.0/16");
+	assert_int_equal(p->action, ER_ACTION_IPSEC);
+	assert_int_equal(p->tmpl[0].spi, h->next_spi - 1);
+	assert_int_equal(h_policy(h, ER_DIR_IN, "10.2.0.0/16", "10.1.0.0/16")
+				 ->action,
+			 ER_ACTION_IPSEC);
+	assert_non_null(h_policy(h, ER_DIR_FWD, "10.2.0.0/16", "10.1.0.0/16"));
+	assert_int_equal(h_count_updown(h, ER_UPDOWN_UP, "west"), 1);
+	assert_int_equal(h_count_updown(h, ER_UPDOWN_ROUTE, "west"), 0);
+	assert_int_equal(h_count(h, ER_EV_NEGOTIATE, NULL), 0);
+	assert_int_equal(h_send(h, "10.1.0.1", "10.2.0.1", 1, 0, 0).spi,
+			 p->tmpl[0].spi);
+	/* Not routed at all: routed while up, unrouted by down. */
+	assert_int_equal(h_state(h, "east"), ER_RT_UNROUTED);
+	assert_int_equal(h_responder(h, "east", NULL), 0);
+	assert_int_equal(h_state(h, "east"), ER_RT_TUNNEL);
+	assert_int_equal(h_count_updown(h, ER_UPDOWN_PREPARE, "east"), 1);
+	assert_int_equal(h_count_updown(h, ER_UPDOWN_ROUTE, "east"), 1);
+	assert_int_equal(h_count_updown(h, ER_UPDOWN_UP, "east"), 1);
+	assert_int_equal(h_send(h, "10.1.0.1", "10.3.0.1", 1, 0, 0).verdict,
+			 ER_ACTION_IPSEC);
+	assert_int_equal(er_engine_down(h->e, "east", NULL), 0);
+	h_step(h, "down");
+	assert_int_equal(h_state(h, "east"), ER_RT_UNROUTED);
+	assert_null(h_policy(h, ER_DIR_OUT, "10.1.0.0/16", "10.3.0.0/16"));
+	/* While negotiating: the arriving group takes the eroute, and the
+	 * initiator's pending negotiation failing later leaves it be. */
+	assert_int_equal(er_engine_down(h->e, "west", NULL), 0);
+	h_step(h, "down");
+	h_send(h, "10.1.0.1", "10.2.0.1", 1, 0, 0);
+	assert_int_equal(h_state(h, "west"), ER_RT_ROUTED_HOLD);
+	assert_int_equal(h_responder(h, "west", NULL), 0);
+	assert_int_equal(h_state(h, "west"), ER_RT_TUNNEL);
+	h_fail(h, "west");
+	assert_int_equal(h_state(h, "west"), ER_RT_TUNNEL);
+	assert_int_equal(h_send(h, "10.1.0.1", "10.2.0.1", 1, 0, 0).verdict,
+			 ER_ACTION_IPSEC);
+	h_free(h);
+}
+
 static void
 test_ike_traffic_bypasses_traps(void **state)
 {
@@ -345,6 +411,8 @@ main(void)
 		cmocka_unit_test(test_route_unroute),
 		cmocka_unit_test(test_route_unroute_ipv6),
 		cmocka_unit_test(test_trap_acquire_hold_tunnel_and_the_packet_goes_through),
+		cmocka_unit_test(
+			test_responder_group_takes_the_eroute_like_an_initiated_one),
 		cmocka_unit_test(test_ike_traffic_bypasses_traps),
 		cmocka_unit_test(test_acquire_towards_ourselves_refused),
 		cmocka_unit_test(test_trap_towards_this_host_passes),
