@@ -103,6 +103,50 @@ test_same_selector_claimants_eclipse(void **state)
 	h_free(h);
 }
 
+/* Two claimants of one selector with different reqids (one set with
+ * reqid=): the installed trap carries the best claimant's reqid in the
+ * policy and its template, so an acquire names the connection that owns
+ * the trap; when that one goes, the replace carries the next one's. */
+static void
+test_claimants_with_different_reqids(void **state)
+{
+	struct h *h = h_new(NULL);
+	struct er_conn_config cc;
+	const struct er_policy *p;
+	uint32_t ra;
+
+	(void)state;
+	add(h, "a", "192.0.2.1", "10.1.0.0/16", "10.2.0.0/16", ER_CONN_TUNNEL,
+	    0);
+	ra = h_info(h, "a").reqid;
+	h_conn(&cc, "b", "192.0.2.1", "198.51.100.1", "10.1.0.0/16",
+	       "10.2.0.0/16");
+	cc.priority = 100;
+	cc.reqid = 0x1234;
+	cc.autostart = ER_AUTO_ONDEMAND;
+	h_add(h, &cc);
+	assert_int_not_equal(ra, 0x1234);
+	assert_int_equal(h_state(h, "a"), ER_RT_ECLIPSED);
+	p = h_policy(h, ER_DIR_OUT, "10.1.0.0/16", "10.2.0.0/16");
+	assert_int_equal(p->reqid, 0x1234);
+	assert_int_equal(p->tmpl[0].reqid, 0x1234);
+	h_send(h, "10.1.0.1", "10.2.0.1", 1, 0, 0);
+	assert_int_equal(h_state(h, "b"), ER_RT_ROUTED_HOLD);
+	assert_int_equal(h_count(h, ER_EV_NEGOTIATE, "b"), 1);
+	assert_int_equal(h_count(h, ER_EV_NEGOTIATE, "a"), 0);
+	assert_int_equal(er_engine_conn_del(h->e, "b", NULL), 0);
+	h_step(h, "delete b");
+	/* b's hold, gone, released its packet into a's trap at once: a
+	 * negotiates now, its hold carrying its own reqid. */
+	p = h_policy(h, ER_DIR_OUT, "10.1.0.0/16", "10.2.0.0/16");
+	assert_int_equal(p->action, ER_ACTION_HOLD);
+	assert_int_equal(p->reqid, ra);
+	assert_int_equal(p->tmpl[0].reqid, ra);
+	assert_int_equal(h_state(h, "a"), ER_RT_ROUTED_HOLD);
+	assert_int_equal(h_count(h, ER_EV_NEGOTIATE, "a"), 1);
+	h_free(h);
+}
+
 static void
 test_eclipsed_tunnel_comes_back(void **state)
 {
@@ -275,6 +319,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_passthrough_drop_reject),
 		cmocka_unit_test(test_same_selector_claimants_eclipse),
+		cmocka_unit_test(test_claimants_with_different_reqids),
 		cmocka_unit_test(test_eclipsed_tunnel_comes_back),
 		cmocka_unit_test(test_route_sharing),
 		cmocka_unit_test(test_routing_clears_covered_bare_holds_and_drops),
