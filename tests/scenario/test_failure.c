@@ -150,6 +150,35 @@ test_failureshunt_none_keeps_the_hold(void **state)
 	h_free(h);
 }
 
+/* failureshunt=none after negotiationshunt=pass: the failure context
+ * holds all the same -- a failure never opens the flow. */
+static void
+test_failureshunt_none_holds_even_after_a_pass_negotiation(void **state)
+{
+	struct h *h = h_new(NULL);
+	struct er_conn_config cc;
+
+	(void)state;
+	h_conn(&cc, "west", "192.0.2.1", "198.51.100.1", "10.1.0.0/16",
+	       "10.2.0.0/16");
+	cc.keyingtries = 1;
+	cc.failshunt = ER_FAILSHUNT_NONE;
+	cc.negshunt = ER_NEGSHUNT_PASS;
+	cc.autostart = ER_AUTO_ONDEMAND;
+	h_add(h, &cc);
+	h_send(h, "10.1.0.1", "10.2.0.1", IPPROTO_ICMP, 0, 0);
+	assert_int_equal(h_state(h, "west"), ER_RT_ROUTED_HOLD);
+	assert_int_equal(out_action(h), ER_ACTION_PASS);
+	assert_int_equal(h_send(h, "10.1.0.1", "10.2.0.1", 1, 0, 0).verdict,
+			 ER_ACTION_PASS);
+	h_fail(h, "west");
+	assert_int_equal(h_state(h, "west"), ER_RT_FAILURE);
+	assert_int_equal(out_action(h), ER_ACTION_HOLD);
+	assert_int_equal(h_send(h, "10.1.0.1", "10.2.0.1", 1, 0, 0).verdict,
+			 ER_ACTION_HOLD);
+	h_free(h);
+}
+
 static void
 test_auto_start_revives_with_capped_backoff(void **state)
 {
@@ -339,6 +368,8 @@ main(void)
 		cmocka_unit_test(test_keyingtries_forever_keeps_trying),
 		cmocka_unit_test(test_failure_shunt_expires_back_to_prospective),
 		cmocka_unit_test(test_failureshunt_none_keeps_the_hold),
+		cmocka_unit_test(
+			test_failureshunt_none_holds_even_after_a_pass_negotiation),
 		cmocka_unit_test(test_auto_start_revives_with_capped_backoff),
 		cmocka_unit_test(test_auto_start_backoff_starts_over_after_success),
 		cmocka_unit_test(test_up_after_failure_retries_now),
