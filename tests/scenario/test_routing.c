@@ -348,6 +348,46 @@ test_trap_towards_this_host_passes(void **state)
 				     "2001:db8::77", IPPROTO_TCP);
 }
 
+/* How an ACQUIRE finds its connection: by the reqid the kernel took from
+ * the trap's template, even when another connection matches the packet
+ * better; without a reqid the engine knows, the best-matching routed
+ * connection. */
+static void
+test_acquire_finds_its_connection_by_reqid_then_by_match(void **state)
+{
+	struct h *h = h_new(NULL);
+	struct er_conn_config cc;
+	struct er_kernel_event ev = {.type = ER_KEV_ACQUIRE};
+
+	(void)state;
+	h_conn(&cc, "wide", "192.0.2.1", "198.51.100.1", "10.1.0.0/16",
+	       "10.2.0.0/16");
+	cc.autostart = ER_AUTO_ONDEMAND;
+	h_add(h, &cc);
+	h_conn(&cc, "narrow", "192.0.2.1", "198.51.100.2", "10.1.0.0/24",
+	       "10.2.0.0/24");
+	cc.autostart = ER_AUTO_ONDEMAND;
+	h_add(h, &cc);
+	assert_int_not_equal(h_info(h, "wide").reqid,
+			     h_info(h, "narrow").reqid);
+	ev.pkt = h_pkt("10.1.0.5", "10.2.0.5", 17, 1, 53);
+	er_selector_host(&ev.sel, &ev.pkt, false);
+	ev.reqid = h_info(h, "wide").reqid;
+	assert_int_equal(er_engine_kernel_event(h->e, &ev, NULL), 0);
+	h_step(h, "acquire by reqid");
+	assert_int_equal(h_state(h, "wide"), ER_RT_ROUTED_HOLD);
+	assert_int_equal(h_state(h, "narrow"), ER_RT_PROSPECTIVE);
+	/* An unknown reqid, then none: the best match. */
+	ev.reqid = 0x12345;
+	assert_int_equal(er_engine_kernel_event(h->e, &ev, NULL), 0);
+	h_step(h, "acquire, unknown reqid");
+	assert_int_equal(h_state(h, "narrow"), ER_RT_ROUTED_HOLD);
+	assert_int_equal(h_count(h, ER_EV_NEGOTIATE, "narrow"), 1);
+	assert_int_equal(h_count(h, ER_EV_NEGOTIATE, "wide"), 1);
+	assert_int_equal(er_shunt_count(er_engine_shunts(h->e)), 0);
+	h_free(h);
+}
+
 static void
 test_acquire_without_connection_leaves_bare_pass(void **state)
 {
@@ -416,6 +456,8 @@ main(void)
 		cmocka_unit_test(test_ike_traffic_bypasses_traps),
 		cmocka_unit_test(test_acquire_towards_ourselves_refused),
 		cmocka_unit_test(test_trap_towards_this_host_passes),
+		cmocka_unit_test(
+			test_acquire_finds_its_connection_by_reqid_then_by_match),
 		cmocka_unit_test(test_acquire_without_connection_leaves_bare_pass),
 		cmocka_unit_test(test_sim_default_drop_and_hold_retains_newest),
 	};
