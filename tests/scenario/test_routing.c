@@ -226,6 +226,46 @@ test_responder_group_takes_the_eroute_like_an_initiated_one(void **state)
 	h_free(h);
 }
 
+/* type=transport: the same states, transport-mode templates and SAs, and
+ * no forward policy (nothing is forwarded for a host-to-host pair). */
+static void
+test_transport_connection(void **state)
+{
+	struct h *h = h_new(NULL);
+	struct er_conn_config cc;
+	const struct er_policy *p;
+	const struct er_sa *sa;
+
+	(void)state;
+	h_conn(&cc, "host", "192.0.2.1", "198.51.100.1", NULL, NULL);
+	cc.type = ER_CONN_TRANSPORT;
+	cc.autostart = ER_AUTO_ONDEMAND;
+	h_add(h, &cc);
+	p = h_policy(h, ER_DIR_OUT, "192.0.2.1/32", "198.51.100.1/32");
+	assert_int_equal(p->action, ER_ACTION_TRAP);
+	assert_int_equal(p->tmpl[0].mode, ER_MODE_TRANSPORT);
+	h_send(h, "192.0.2.1", "198.51.100.1", IPPROTO_TCP, 1, 22);
+	assert_int_equal(h_state(h, "host"), ER_RT_ROUTED_HOLD);
+	assert_int_equal(h_ok(h, "host"), 0);
+	assert_int_equal(h_state(h, "host"), ER_RT_TUNNEL);
+	p = h_policy(h, ER_DIR_OUT, "192.0.2.1/32", "198.51.100.1/32");
+	assert_int_equal(p->action, ER_ACTION_IPSEC);
+	assert_int_equal(p->tmpl[0].mode, ER_MODE_TRANSPORT);
+	assert_int_equal(h_policy(h, ER_DIR_IN, "198.51.100.1/32",
+				  "192.0.2.1/32")->tmpl[0].mode,
+			 ER_MODE_TRANSPORT);
+	assert_null(h_policy(h, ER_DIR_FWD, "198.51.100.1/32", "192.0.2.1/32"));
+	assert_int_equal(er_sad_count(er_sim_sad(h->sim)), 2);
+	for (sa = er_sad_first(er_sim_sad(h->sim)); sa != NULL;
+	     sa = er_sad_next(er_sim_sad(h->sim), sa))
+		assert_int_equal(sa->mode, ER_MODE_TRANSPORT);
+	assert_int_equal(h_send(h, "192.0.2.1", "198.51.100.1", IPPROTO_TCP,
+				1, 22)
+				 .verdict,
+			 ER_ACTION_IPSEC);
+	h_free(h);
+}
+
 static void
 test_ike_traffic_bypasses_traps(void **state)
 {
@@ -453,6 +493,7 @@ main(void)
 		cmocka_unit_test(test_trap_acquire_hold_tunnel_and_the_packet_goes_through),
 		cmocka_unit_test(
 			test_responder_group_takes_the_eroute_like_an_initiated_one),
+		cmocka_unit_test(test_transport_connection),
 		cmocka_unit_test(test_ike_traffic_bypasses_traps),
 		cmocka_unit_test(test_acquire_towards_ourselves_refused),
 		cmocka_unit_test(test_trap_towards_this_host_passes),
