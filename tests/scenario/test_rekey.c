@@ -283,6 +283,41 @@ test_volume_limits_raise_expires(void **state)
 /* A negotiator that brings an inbound SPI of its own leaves the SPI the
  * engine reserved unused: it goes back at once, not at its larval
  * timeout. */
+/* Byte limits as packet limits: soft at nine tenths (one rekey), hard at
+ * the limit (the kernel deletes the SA; the pending rekey holds). */
+static void
+test_byte_limits_raise_expires(void **state)
+{
+	struct h *h = h_new(NULL);
+	struct er_conn_config cc;
+	struct er_sa_group_spec spec = {.spi_out = 0x5000, .bytes = 1000};
+
+	(void)state;
+	h_conn(&cc, "west", "192.0.2.1", "198.51.100.1", "10.1.0.0/16",
+	       "10.2.0.0/16");
+	cc.autostart = ER_AUTO_ONDEMAND;
+	h_add(h, &cc);
+	h_send(h, "10.1.0.1", "10.2.0.1", 1, 0, 0);
+	assert_int_equal(er_engine_negotiated(
+				 h->e, er_engine_oldest_negotiation(h->e, "west"),
+				 &spec, NULL),
+			 0);
+	h_step(h, "up");
+	/* The released packet was the first 100 bytes; seven more make
+	 * 800, the eighth crosses 900. */
+	for (int i = 0; i < 7; i++)
+		h_send(h, "10.1.0.1", "10.2.0.1", 1, 0, 0);
+	assert_int_equal(h_count(h, ER_EV_NEGOTIATE, "west"), 1);
+	h_send(h, "10.1.0.1", "10.2.0.1", 1, 0, 0);
+	assert_int_equal(h_count(h, ER_EV_NEGOTIATE, "west"), 2);
+	assert_int_equal(h_state(h, "west"), ER_RT_TUNNEL);
+	/* The ninth makes 1000. */
+	h_send(h, "10.1.0.1", "10.2.0.1", 1, 0, 0);
+	assert_int_equal(h_state(h, "west"), ER_RT_ROUTED_HOLD);
+	assert_int_equal(h_count(h, ER_EV_NEGOTIATE, "west"), 2);
+	h_free(h);
+}
+
 static void
 test_unused_spi_reservation_is_released(void **state)
 {
@@ -384,6 +419,7 @@ main(void)
 		cmocka_unit_test(
 			test_larval_reservation_timing_out_is_not_a_failure),
 		cmocka_unit_test(test_volume_limits_raise_expires),
+		cmocka_unit_test(test_byte_limits_raise_expires),
 		cmocka_unit_test(test_unused_spi_reservation_is_released),
 		cmocka_unit_test(
 			test_inbound_hard_expire_moves_the_eroute_before_the_sas_go),

@@ -156,6 +156,9 @@ test_trap_acquire_hold_tunnel_and_the_packet_goes_through(void **state)
 		assert_int_equal(er_sim_packet_in(h->sim, &me, IPPROTO_ESP,
 						  sa->id.spi, &bad, 100),
 				 -EPERM);
+		er_sim_stats(h->sim, &st);
+		assert_int_equal(st.inbound_ok, 1);
+		assert_int_equal(st.inbound_policy_drops, 1);
 	}
 	h_free(h);
 }
@@ -264,6 +267,65 @@ test_transport_connection(void **state)
 				 .verdict,
 			 ER_ACTION_IPSEC);
 	h_free(h);
+}
+
+/* The sim's trap reports one ACQUIRE per flow: the flow's later packets
+ * meet the narrow hold, which keeps only the newest. */
+static void
+test_trap_reports_one_acquire_per_flow(void **state)
+{
+	struct h *h = h_new(NULL);
+	struct er_packet p = h_pkt("10.1.0.5", "10.2.0.7", IPPROTO_UDP, 1, 53);
+	struct er_sim_result r;
+	struct er_sim_stats st;
+
+	(void)state;
+	net_to_net(h, "west");
+	er_engine_route(h->e, "west", NULL);
+	h_step(h, "route");
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(er_sim_packet_out(h->sim, &p, 100, &r), 0);
+		assert_int_equal(r.verdict,
+				 i == 0 ? ER_ACTION_TRAP : ER_ACTION_HOLD);
+		assert_int_equal(r.acquire, i == 0);
+	}
+	er_sim_stats(h->sim, &st);
+	assert_int_equal(st.acquires, 1);
+	assert_int_equal(st.retained_dropped, 2);
+	h_step(h, "acquire");
+	assert_int_equal(h_count(h, ER_EV_NEGOTIATE, "west"), 1);
+	h_free(h);
+}
+
+/* Same seeds, same inputs, same outcome: SPIs, reqids, events. */
+static void
+test_runs_are_deterministic(void **state)
+{
+	uint32_t spis[2][8], reqid[2];
+	size_t n[2] = {0, 0};
+
+	(void)state;
+	for (int run = 0; run < 2; run++) {
+		struct h *h = h_new(NULL);
+
+		net_to_net(h, "west");
+		er_engine_route(h->e, "west", NULL);
+		h_step(h, "route");
+		for (int i = 0; i < 4; i++) {
+			h_send(h, "10.1.0.5", "10.2.0.7", IPPROTO_UDP, 1, 53);
+			h_fail(h, "west");
+		}
+		for (size_t i = 0; i < h->nev && n[run] < 8; i++)
+			if (h->ev[i].type == ER_EV_NEGOTIATE)
+				spis[run][n[run]++] = h->ev[i].spi_in;
+		reqid[run] = h_info(h, "west").reqid;
+		h_free(h);
+	}
+	/* The first attempt and four retries (keyingtries=%forever). */
+	assert_int_equal(n[0], 5);
+	assert_int_equal(n[1], 5);
+	assert_memory_equal(spis[0], spis[1], sizeof(spis[0][0]) * 5);
+	assert_int_equal(reqid[0], reqid[1]);
 }
 
 static void
@@ -494,6 +556,8 @@ main(void)
 		cmocka_unit_test(
 			test_responder_group_takes_the_eroute_like_an_initiated_one),
 		cmocka_unit_test(test_transport_connection),
+		cmocka_unit_test(test_trap_reports_one_acquire_per_flow),
+		cmocka_unit_test(test_runs_are_deterministic),
 		cmocka_unit_test(test_ike_traffic_bypasses_traps),
 		cmocka_unit_test(test_acquire_towards_ourselves_refused),
 		cmocka_unit_test(test_trap_towards_this_host_passes),
