@@ -116,5 +116,7 @@ struct er_adopt_stats h_adopt_finish(struct h *h);
  * keyingtries=1, failureshunt=drop; passthrough for never-negotiate) in
  * routing state @want; for eclipsed, "better" (a drop rule) holds it. */
 struct h *h_into_state(enum er_routing want);
+/* The same over IPv4 (AF_INET) or IPv6 (AF_INET6). */
+struct h *h_into_state_af(enum er_routing want, int family);
 
 #endif
