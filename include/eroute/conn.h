@@ -54,7 +54,7 @@ enum er_negshunt {
 };
 
 enum er_failshunt {
-	ER_FAILSHUNT_NONE,	/* keep the negotiation shunt (see README) */
+	ER_FAILSHUNT_NONE,	/* no shunt of its own: held (see README) */
 	ER_FAILSHUNT_PASS,
 	ER_FAILSHUNT_DROP,
 	ER_FAILSHUNT_REJECT,

@@ -167,6 +167,18 @@ int er_kernel_acquire_dump(const struct er_kernel *k, er_kernel_event_cb *cb,
 			   void *cbctx, struct er_err *err);
 
 /**
+ * er_kernel_flush - delete every policy and SA of eroute's that the kernel
+ *	holds (owner other than ER_OWNER_FOREIGN), in one call: traps first,
+ *	so packets that deleted holds release are not trapped again, then
+ *	the other policies, then the SAs.  Other daemons' objects stay.
+ *	Built on the dump and delete operations, so every backend has it.
+ *
+ * Return: how many objects were deleted, or -errno when a dump failed or
+ * nothing could be deleted; every deletable object is tried regardless.
+ */
+int er_kernel_flush(const struct er_kernel *k, struct er_err *err);
+
+/**
  * er_kernel_poll_event - take the next queued kernel event
  *
  * Return: 1 with @ev filled, 0 when the queue is empty, or -errno.

@@ -1298,6 +1298,46 @@ instances_delete(struct er_engine *e, struct conn *grp, bool group_too)
 	}
 }
 
+/*
+ * Two instances for one peer: within a group there is only ever one (it
+ * is named after the peer), but two groups whose destinations overlap
+ * make one each, with the same host-to-host selector.  They must not
+ * fight over that eroute: the newer authenticated one wins, as in
+ * reference 000's AUTH_NULL case, and when an instance's SA group comes
+ * up every other instance for its peer is deleted (cleanly: no shunt).
+ */
+static void
+instances_supersede(struct er_engine *e, struct conn *c)
+{
+	struct er_selector sel;
+	struct claim_key *k;
+	struct claim *cl;
+	struct conn *d;
+	bool again = true;
+
+	if (c->group == NULL)
+		return;
+	er_conn_out_selector(&c->cfg, &c->remote_clients[0], &sel);
+	k = claim_key_find(e, ER_DIR_OUT, &sel);
+	while (k != NULL && again) {
+		again = false;
+		TAILQ_FOREACH(cl, &k->claims, link) {
+			d = engine_conn_by_id(e, cl->owner);
+			if (d == NULL || d == c || d->group == NULL)
+				continue;
+			engine_log(e, ER_LOG_INFO, d,
+				   "superseded by %s, authenticated later",
+				   c->cfg.name);
+			/* The walk cannot go on: the key changed, and may be
+			 * gone if it was the last claim but ours. */
+			conn_transition(e, d, CEV_DELETE, NULL, NULL);
+			k = claim_key_find(e, ER_DIR_OUT, &sel);
+			again = true;
+			break;
+		}
+	}
+}
+
 /* ---- settling: eclipse ------------------------------------------ */
 
 /* Does a better claimant hold every outbound selector of @c? */
@@ -1916,6 +1956,7 @@ er_engine_negotiated(struct er_engine *e, uint64_t id,
 		   (unsigned long long)g->serial);
 	a.group = g;
 	ret = conn_transition(e, c, CEV_SA_UP, &a, err);
+	instances_supersede(e, c);
 	engine_settle(e);
 	return ret;
 }
@@ -2033,6 +2074,7 @@ er_engine_responder(struct er_engine *e, const char *name,
 		   (unsigned long long)g->serial);
 	a.group = g;
 	ret = conn_transition(e, c, CEV_SA_UP, &a, err);
+	instances_supersede(e, c);
 	engine_settle(e);
 	return ret;
 }

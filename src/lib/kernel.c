@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "eroute/kernel.h"
 
@@ -134,4 +135,104 @@ er_kernel_acquire_dump(const struct er_kernel *k, er_kernel_event_cb *cb,
 		return er_err_set(err, -EOPNOTSUPP, "%s: no acquire dump",
 				  k->ops->name);
 	return k->ops->acquire_dump(k->ctx, cb, cbctx, err);
+}
+
+/* A flush collects first and deletes after: a dump must not see its own
+ * changes. */
+struct flush_set {
+	struct flush_pol {
+		enum er_dir dir;
+		struct er_selector sel;
+		bool trap;
+	} *pols;
+	struct er_sa_id *sas;
+	size_t npols, nsas, cap_pols, cap_sas;
+};
+
+static bool
+grow(void **v, size_t *cap, size_t n, size_t size)
+{
+	void *nv;
+	size_t ncap;
+
+	if (n < *cap)
+		return true;
+	ncap = *cap != 0 ? *cap * 2 : 64;
+	nv = realloc(*v, ncap * size);
+	if (nv == NULL)
+		return false;
+	*v = nv;
+	*cap = ncap;
+	return true;
+}
+
+static int
+flush_collect_policy(void *ctx, const struct er_policy *pol)
+{
+	struct flush_set *f = ctx;
+
+	if (pol->owner == ER_OWNER_FOREIGN)
+		return 0;
+	if (!grow((void **)&f->pols, &f->cap_pols, f->npols,
+		  sizeof(*f->pols)))
+		return -ENOMEM;
+	f->pols[f->npols].dir = pol->dir;
+	f->pols[f->npols].sel = pol->sel;
+	f->pols[f->npols++].trap = pol->action == ER_ACTION_TRAP;
+	return 0;
+}
+
+static int
+flush_collect_sa(void *ctx, const struct er_sa *sa)
+{
+	struct flush_set *f = ctx;
+
+	if (sa->owner == ER_OWNER_FOREIGN)
+		return 0;
+	if (!grow((void **)&f->sas, &f->cap_sas, f->nsas, sizeof(*f->sas)))
+		return -ENOMEM;
+	f->sas[f->nsas++] = sa->id;
+	return 0;
+}
+
+int
+er_kernel_flush(const struct er_kernel *k, struct er_err *err)
+{
+	struct flush_set f = {0};
+	int ret, first = 0, n = 0;
+
+	ret = er_kernel_policy_dump(k, flush_collect_policy, &f, err);
+	if (ret == 0)
+		ret = er_kernel_sa_dump(k, flush_collect_sa, &f, err);
+	if (ret != 0) {
+		if (ret == -ENOMEM)
+			er_err_set(err, ret, "%s: flush: out of memory",
+				   k->ops->name);
+		goto out;
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < f.npols; i++) {
+			if (f.pols[i].trap != (pass == 0))
+				continue;
+			ret = er_kernel_policy_del(k, f.pols[i].dir,
+						   &f.pols[i].sel,
+						   first == 0 ? err : NULL);
+			if (ret == 0)
+				n++;
+			else if (ret < 0 && first == 0)
+				first = ret;
+		}
+	}
+	for (size_t i = 0; i < f.nsas; i++) {
+		ret = er_kernel_sa_del(k, &f.sas[i], first == 0 ? err : NULL);
+		if (ret == 0)
+			n++;
+		else if (ret < 0 && first == 0)
+			first = ret;
+	}
+	ret = n > 0 || first == 0 ? n : first;
+out:
+	free(f.pols);
+	free(f.sas);
+	return ret;
 }

@@ -175,7 +175,20 @@ h_down_failure(struct er_engine *e, struct conn *c,
 		instance_to_bare(e, c);
 		return RT_DELETED;
 	}
-	return ER_RT_FAILURE;
+	/* Down ends the failure context like any other: a routed
+	 * connection waits for traffic again (one replace of the failure
+	 * shunt by the trap), one only up by hand is unrouted. */
+	c->failure_expires = 0;
+	c->revive_at = 0;
+	c->kernel_failed = false;
+	if (c->routed_by_up) {
+		conn_claims_drop(e, c);
+		conn_route_updown(e, c, false);
+		c->routed_by_up = false;
+		return ER_RT_UNROUTED;
+	}
+	conn_claims_set(e, c, ER_RT_PROSPECTIVE);
+	return ER_RT_PROSPECTIVE;
 }
 
 static unsigned

@@ -21,6 +21,14 @@ on_event(void *ctx, const struct er_event *ev)
 		fprintf(stderr, "  [%llu] %s%s%s\n",
 			(unsigned long long)ev->now, ev->conn ? ev->conn : "",
 			ev->conn ? ": " : "", ev->text);
+	if (ev->type == ER_EV_LOG) {
+		size_t i = h->nlogs++ % H_LOGS;
+
+		snprintf(h->logs[i].conn, sizeof(h->logs[i].conn), "%s",
+			 ev->conn != NULL ? ev->conn : "");
+		snprintf(h->logs[i].text, sizeof(h->logs[i].text), "%s",
+			 ev->text);
+	}
 	if (ev->type == ER_EV_LOG || h->nev == H_MAX_EVENTS)
 		return;
 	r = &h->ev[h->nev++];
@@ -424,6 +432,19 @@ h_clear_events(struct h *h)
 	h->nev = 0;
 }
 
+bool
+h_logged(struct h *h, const char *conn, const char *text)
+{
+	size_t n = h->nlogs < H_LOGS ? h->nlogs : H_LOGS;
+
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(h->logs[i].conn, conn) == 0 &&
+		    strcmp(h->logs[i].text, text) == 0)
+			return true;
+	}
+	return false;
+}
+
 const struct er_policy *
 h_policy(struct h *h, enum er_dir dir, const char *src, const char *dst)
 {
@@ -445,15 +466,20 @@ h_policies(struct h *h)
 	       er_spd_count(k, ER_DIR_FWD);
 }
 
-/* Bring "c" (10.1/16 -> 10.2/16) into @want. */
+/* Bring "c" (10.1/16 -> 10.2/16, or 2001:db8:1::/48 -> 2001:db8:2::/48)
+ * into @want. */
 struct h *
-h_into_state(enum er_routing want)
+h_into_state_af(enum er_routing want, int family)
 {
 	struct h *h = h_new(NULL);
 	struct er_conn_config cc;
+	bool v6 = family == AF_INET6;
+	const char *left = v6 ? "2001:db8::1" : "192.0.2.1";
+	const char *right = v6 ? "2001:db8::2" : "198.51.100.1";
+	const char *lsub = v6 ? "2001:db8:1::/48" : "10.1.0.0/16";
+	const char *rsub = v6 ? "2001:db8:2::/48" : "10.2.0.0/16";
 
-	h_conn(&cc, "c", "192.0.2.1", "198.51.100.1", "10.1.0.0/16",
-	       "10.2.0.0/16");
+	h_conn(&cc, "c", left, right, lsub, rsub);
 	cc.keyingtries = 1;
 	cc.failshunt = ER_FAILSHUNT_DROP;
 	if (want == ER_RT_NEVER_NEGOTIATE)
@@ -485,8 +511,7 @@ h_into_state(enum er_routing want)
 	if (want == ER_RT_TUNNEL)
 		h_ok(h, "c");
 	if (want == ER_RT_ECLIPSED) {
-		h_conn(&cc, "better", "192.0.2.1", "198.51.100.1", "10.1.0.0/16",
-		       "10.2.0.0/16");
+		h_conn(&cc, "better", left, right, lsub, rsub);
 		cc.type = ER_CONN_DROP;
 		cc.priority = 7;
 		cc.autostart = ER_AUTO_ONDEMAND;
@@ -494,5 +519,11 @@ h_into_state(enum er_routing want)
 	}
 	assert_int_equal(h_state(h, "c"), want);
 	return h;
+}
+
+struct h *
+h_into_state(enum er_routing want)
+{
+	return h_into_state_af(want, AF_INET);
 }
 

@@ -17,6 +17,7 @@
 #include "eroute/sim.h"
 
 #define H_MAX_EVENTS 200000
+#define H_LOGS 64
 
 struct h_event {
 	enum er_event_type type;
@@ -43,6 +44,12 @@ struct h {
 	bool adopting;			/* no kernel call may happen */
 	struct er_addr engine_local;	/* engine's local_addrs, if set */
 	bool has_engine_local;
+	/* The last H_LOGS log lines, a ring; nlogs counts them all. */
+	struct {
+		char conn[ER_CONN_NAME_MAX];
+		char text[160];
+	} logs[H_LOGS];
+	size_t nlogs;
 };
 
 struct h_opts {
@@ -91,6 +98,9 @@ size_t h_count_updown(struct h *h, enum er_updown_verb verb,
 		      const char *conn);
 void h_clear_events(struct h *h);
 
+/* Was "@conn: @text" among the last H_LOGS log lines? */
+bool h_logged(struct h *h, const char *conn, const char *text);
+
 /* The out policy (sim kernel) for exactly this selector, or NULL. */
 const struct er_policy *h_policy(struct h *h, enum er_dir dir,
 				 const char *src, const char *dst);
@@ -106,5 +116,7 @@ struct er_adopt_stats h_adopt_finish(struct h *h);
  * keyingtries=1, failureshunt=drop; passthrough for never-negotiate) in
  * routing state @want; for eclipsed, "better" (a drop rule) holds it. */
 struct h *h_into_state(enum er_routing want);
+/* The same over IPv4 (AF_INET) or IPv6 (AF_INET6). */
+struct h *h_into_state_af(enum er_routing want, int family);
 
 #endif

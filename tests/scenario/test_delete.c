@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-/* Deleting a connection in every routing state leaves nothing of it,
- * except an opportunistic instance's failure shunt, which turns bare. */
+/* Deleting a connection in every routing state, IPv4 and IPv6, leaves
+ * nothing of it, except an opportunistic instance's failure shunt, which
+ * turns bare. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <setjmp.h>
@@ -15,8 +16,11 @@ static void
 test_delete_in_every_state(void **state)
 {
 	(void)state;
-	for (int st = 0; st < ER_RT_COUNT; st++) {
-		struct h *h = h_into_state((enum er_routing)st);
+	for (int i = 0; i < 2 * ER_RT_COUNT; i++) {
+		int st = i % ER_RT_COUNT;
+		struct h *h = h_into_state_af((enum er_routing)st,
+					      i < ER_RT_COUNT ? AF_INET
+							      : AF_INET6);
 		size_t others = st == ER_RT_ECLIPSED ? 3 : 0;
 
 		assert_int_equal(er_engine_conn_del(h->e, "c", NULL), 0);

@@ -150,6 +150,35 @@ test_failureshunt_none_keeps_the_hold(void **state)
 	h_free(h);
 }
 
+/* failureshunt=none after negotiationshunt=pass: the failure context
+ * holds all the same -- a failure never opens the flow. */
+static void
+test_failureshunt_none_holds_even_after_a_pass_negotiation(void **state)
+{
+	struct h *h = h_new(NULL);
+	struct er_conn_config cc;
+
+	(void)state;
+	h_conn(&cc, "west", "192.0.2.1", "198.51.100.1", "10.1.0.0/16",
+	       "10.2.0.0/16");
+	cc.keyingtries = 1;
+	cc.failshunt = ER_FAILSHUNT_NONE;
+	cc.negshunt = ER_NEGSHUNT_PASS;
+	cc.autostart = ER_AUTO_ONDEMAND;
+	h_add(h, &cc);
+	h_send(h, "10.1.0.1", "10.2.0.1", IPPROTO_ICMP, 0, 0);
+	assert_int_equal(h_state(h, "west"), ER_RT_ROUTED_HOLD);
+	assert_int_equal(out_action(h), ER_ACTION_PASS);
+	assert_int_equal(h_send(h, "10.1.0.1", "10.2.0.1", 1, 0, 0).verdict,
+			 ER_ACTION_PASS);
+	h_fail(h, "west");
+	assert_int_equal(h_state(h, "west"), ER_RT_FAILURE);
+	assert_int_equal(out_action(h), ER_ACTION_HOLD);
+	assert_int_equal(h_send(h, "10.1.0.1", "10.2.0.1", 1, 0, 0).verdict,
+			 ER_ACTION_HOLD);
+	h_free(h);
+}
+
 static void
 test_auto_start_revives_with_capped_backoff(void **state)
 {
@@ -184,6 +213,44 @@ test_auto_start_revives_with_capped_backoff(void **state)
 	h_free(h);
 }
 
+/* Success resets the revival back-off: the next failure context revives
+ * after 5 s again, not after 5 s more than the last. */
+static void
+test_auto_start_backoff_starts_over_after_success(void **state)
+{
+	struct h *h = setup(1, ER_FAILSHUNT_PASS, ER_AUTO_START);
+	struct er_kernel_event ev = {.type = ER_KEV_SA_EXPIRE, .hard = true};
+
+	(void)state;
+	for (unsigned i = 1; i <= 3; i++) {
+		h_fail(h, "west");
+		h_advance(h, 900);
+		assert_int_equal(h_info(h, "west").revive_at, h->now + 5 * i);
+		h_advance(h, 5 * i);
+		assert_int_equal(h_state(h, "west"), ER_RT_ROUTED_HOLD);
+	}
+	h_ok(h, "west");
+	assert_int_equal(h_state(h, "west"), ER_RT_TUNNEL);
+	/* A failed rekey, then the SAs die: the failure context again. */
+	assert_int_equal(er_engine_up(h->e, "west", NULL), 0);
+	h_step(h, "rekey");
+	h_fail(h, "west");
+	er_addr_parse(&ev.sa.dst, "198.51.100.1", NULL);
+	ev.sa.proto = IPPROTO_ESP;
+	ev.sa.spi = h_policy(h, ER_DIR_OUT, "10.1.0.0/16", "10.2.0.0/16")
+			    ->tmpl[0].spi;
+	er_engine_kernel_event(h->e, &ev, NULL);
+	h_step(h, "hard expire");
+	assert_int_equal(h_state(h, "west"), ER_RT_FAILURE);
+	assert_int_equal(out_action(h), ER_ACTION_PASS);
+	h_advance(h, 900);
+	assert_int_equal(h_state(h, "west"), ER_RT_PROSPECTIVE);
+	assert_int_equal(h_info(h, "west").revive_at, h->now + 5);
+	h_advance(h, 5);
+	assert_int_equal(h_state(h, "west"), ER_RT_ROUTED_HOLD);
+	h_free(h);
+}
+
 static void
 test_up_after_failure_retries_now(void **state)
 {
@@ -199,6 +266,69 @@ test_up_after_failure_retries_now(void **state)
 	h_step(h, "up again");
 	assert_int_equal(h_state(h, "west"), ER_RT_ROUTED_HOLD);
 	assert_int_equal(h_info(h, "west").tries, 1);
+	h_free(h);
+}
+
+/* Down in the failure context: back to prospective (the failure shunt
+ * replaced by the trap), no revival pending even for auto=start. */
+static void
+test_down_in_failure_goes_prospective(void **state)
+{
+	struct h *h = setup(1, ER_FAILSHUNT_DROP, ER_AUTO_START);
+
+	(void)state;
+	h_fail(h, "west");
+	assert_int_equal(h_state(h, "west"), ER_RT_FAILURE);
+	assert_int_equal(out_action(h), ER_ACTION_DROP);
+	h_clear_events(h);
+	assert_int_equal(er_engine_down(h->e, "west", NULL), 0);
+	h_step(h, "down");
+	assert_int_equal(h_state(h, "west"), ER_RT_PROSPECTIVE);
+	assert_int_equal(out_action(h), ER_ACTION_TRAP);
+	assert_int_equal(h_info(h, "west").failure_expires, 0);
+	assert_int_equal(h_info(h, "west").revive_at, 0);
+	assert_int_equal(h_count_updown(h, ER_UPDOWN_UNROUTE, "west"), 0);
+	assert_int_equal(h_count_updown(h, ER_UPDOWN_DOWN, "west"), 0);
+	/* Nothing happens until traffic comes. */
+	h_advance(h, 3600);
+	assert_int_equal(h_state(h, "west"), ER_RT_PROSPECTIVE);
+	assert_int_equal(h_count(h, ER_EV_NEGOTIATE, "west"), 0);
+	h_send(h, "10.1.0.1", "10.2.0.1", IPPROTO_ICMP, 0, 0);
+	assert_int_equal(h_state(h, "west"), ER_RT_ROUTED_HOLD);
+	h_free(h);
+}
+
+/* A connection only up by hand (never routed) that lands in the failure
+ * context after a failed rekey: down unroutes it. */
+static void
+test_down_in_failure_of_a_connection_up_by_hand_unroutes(void **state)
+{
+	struct h *h = setup(1, ER_FAILSHUNT_PASS, ER_AUTO_ADD);
+	struct er_kernel_event ev = {.type = ER_KEV_SA_EXPIRE, .hard = true};
+
+	(void)state;
+	assert_int_equal(er_engine_up(h->e, "west", NULL), 0);
+	h_step(h, "up");
+	h_ok(h, "west");
+	assert_int_equal(h_state(h, "west"), ER_RT_TUNNEL);
+	/* A rekey that fails, then the old group dies. */
+	assert_int_equal(er_engine_up(h->e, "west", NULL), 0);
+	h_step(h, "rekey");
+	h_fail(h, "west");
+	assert_int_equal(h_state(h, "west"), ER_RT_TUNNEL);
+	er_addr_parse(&ev.sa.dst, "198.51.100.1", NULL);
+	ev.sa.proto = IPPROTO_ESP;
+	ev.sa.spi = h_policy(h, ER_DIR_OUT, "10.1.0.0/16", "10.2.0.0/16")
+			    ->tmpl[0].spi;
+	er_engine_kernel_event(h->e, &ev, NULL);
+	h_step(h, "hard expire");
+	assert_int_equal(h_state(h, "west"), ER_RT_FAILURE);
+	assert_int_equal(out_action(h), ER_ACTION_PASS);
+	assert_int_equal(er_engine_down(h->e, "west", NULL), 0);
+	h_step(h, "down");
+	assert_int_equal(h_state(h, "west"), ER_RT_UNROUTED);
+	assert_int_equal(h_policies(h), 0);
+	assert_int_equal(h_count_updown(h, ER_UPDOWN_UNROUTE, "west"), 1);
 	h_free(h);
 }
 
@@ -238,8 +368,14 @@ main(void)
 		cmocka_unit_test(test_keyingtries_forever_keeps_trying),
 		cmocka_unit_test(test_failure_shunt_expires_back_to_prospective),
 		cmocka_unit_test(test_failureshunt_none_keeps_the_hold),
+		cmocka_unit_test(
+			test_failureshunt_none_holds_even_after_a_pass_negotiation),
 		cmocka_unit_test(test_auto_start_revives_with_capped_backoff),
+		cmocka_unit_test(test_auto_start_backoff_starts_over_after_success),
 		cmocka_unit_test(test_up_after_failure_retries_now),
+		cmocka_unit_test(test_down_in_failure_goes_prospective),
+		cmocka_unit_test(
+			test_down_in_failure_of_a_connection_up_by_hand_unroutes),
 		cmocka_unit_test(test_unrouted_up_fails_back_to_unrouted),
 	};
 

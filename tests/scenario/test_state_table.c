@@ -3,8 +3,12 @@
  * Every (routing state, event) pair, table-driven: bring connection "c"
  * into each state, apply each event through the public API, and compare
  * the outcome with the table below -- the new state, or a refusal that
- * changes nothing.  The engine's own table (routing.c) is checked against
- * the same expectations in tests/unit/test_routing.c.
+ * changes nothing -- and that each change was logged "c: old -> new
+ * (event)".  Many pairs cannot even arise through the API (a negotiation
+ * failure with no negotiation); those the state machine's table refuses
+ * are also fed to conn_transition() itself, which must refuse each with
+ * no side effect at all.  The engine's own table (routing.c) is checked
+ * against the same expectations in tests/unit/test_routing.c.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -15,6 +19,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "engine_impl.h"
 #include "harness.h"
 
 enum ev {
@@ -58,7 +63,7 @@ static const int expect[ER_RT_COUNT][EV_COUNT] = {
 	[UH] = {RH, UH, UH, U, UH, T, U, NOOP, NOOP, UH, NOOP, GONE},
 	[P] = {P, U, RH, P, RH, T, NOOP, NOOP, NOOP, EC, NOOP, GONE},
 	[RH] = {RH, U, RH, P, RH, T, F, NOOP, NOOP, EC, NOOP, GONE},
-	[F] = {F, U, RH, F, F, T, NOOP, P, NOOP, EC, NOOP, GONE},
+	[F] = {F, U, RH, P, F, T, NOOP, P, NOOP, EC, NOOP, GONE},
 	[T] = {T, REFUSED, T, P, T, T, NOOP, NOOP, P, EC, NOOP, GONE},
 	[NN] = {NN, U, REFUSED, NN, NN, REFUSED, NOOP, NOOP, NOOP, EC, NOOP,
 		GONE},
@@ -76,6 +81,21 @@ add_better(struct h *h)
 	cc.priority = 7;
 	cc.autostart = ER_AUTO_ONDEMAND;
 	h_add(h, &cc);
+}
+
+/* A change of state is logged as "c: old -> new (event)". */
+static void
+check_logged(struct h *h, int from, int to, enum ev ev)
+{
+	char text[160];
+
+	snprintf(text, sizeof(text), "%s -> %s (%s)",
+		 er_routing_name((enum er_routing)from),
+		 er_routing_name((enum er_routing)to), ev_names[ev]);
+	if (!h_logged(h, "c", text))
+		fail_msg("%s + %s: \"c: %s\" not logged",
+			 er_routing_name((enum er_routing)from), ev_names[ev],
+			 text);
 }
 
 /* Apply @ev; return the API's answer (0 or -errno). */
@@ -183,10 +203,64 @@ test_every_state_event_pair(void **state)
 							 (enum er_routing)got),
 						 er_routing_name(
 							 (enum er_routing)w));
+				if (got != st)
+					check_logged(h, st, got, ev);
 			}
 			h_free(h);
 		}
 	}
+}
+
+/* The state machine itself refuses every pair its table does not take:
+ * -EINVAL with a message, and nothing changes -- no state, no event, no
+ * kernel operation, no broken invariant. */
+static void
+test_refused_pairs_change_nothing(void **state)
+{
+	size_t refused = 0;
+
+	(void)state;
+	for (int st = 0; st < ER_RT_COUNT; st++) {
+		for (int ev = 0; ev < CEV_COUNT; ev++) {
+			const char *sn = er_routing_name((enum er_routing)st);
+			struct er_err err = {0};
+			struct er_sim_stats before, after;
+			struct h *h;
+			struct conn *c;
+			size_t nev;
+			char want[160];
+			int ret;
+
+			if (conn_event_allowed((enum er_routing)st,
+					       (enum conn_event)ev))
+				continue;
+			h = h_into_state((enum er_routing)st);
+			c = conn_by_name(h->e, "c");
+			assert_non_null(c);
+			nev = h->nev;
+			er_sim_stats(h->sim, &before);
+			ret = conn_transition(h->e, c, (enum conn_event)ev,
+					      NULL, &err);
+			if (ret != -EINVAL)
+				fail_msg("%s + %s: not refused (%d)", sn,
+					 conn_event_name((enum conn_event)ev),
+					 ret);
+			snprintf(want, sizeof(want), "c: cannot %s while %s",
+				 conn_event_name((enum conn_event)ev), sn);
+			assert_string_equal(err.msg, want);
+			er_sim_stats(h->sim, &after);
+			if (h_state(h, "c") != (enum er_routing)st ||
+			    h->nev != nev || after.ops != before.ops)
+				fail_msg("%s + %s: refused, but something "
+					 "changed", sn,
+					 conn_event_name((enum conn_event)ev));
+			h_step(h, "refused pair");
+			h_free(h);
+			refused++;
+		}
+	}
+	/* The table refuses something in every state. */
+	assert_true(refused >= ER_RT_COUNT);
 }
 
 int
@@ -194,6 +268,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_state_event_pair),
+		cmocka_unit_test(test_refused_pairs_change_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
