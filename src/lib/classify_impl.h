@@ -260,7 +260,7 @@ void cls_table_remove(struct er_cls *c, struct cls_table *t,
                       struct er_cls_rule *r);
 
 /* A single lookup probes this many tables at a time. */
-#define CLS_LOOKAHEAD 8
+#define CLS_LOOKAHEAD 4
 
 /* A batch is looked up in chunks of this many packets. */
 #define CLS_CHUNK 64

@@ -77,24 +77,24 @@ walk(const struct er_cls *c, uint32_t idx, const struct cls_pkt *p,
 	}
 }
 
-/* The head of the group with hash @h behind slot @s, or 0. */
+/* The head of the group with hash @h behind slot @s, or 0.  The common
+ * cases (empty, first group, one group of another hash) take no branch
+ * that depends on the data; only a bucket of several groups walks. */
 static inline uint32_t
 slot_group(const struct er_cls *c, const struct cls_slot *s, uint32_t h)
 {
 	uint32_t ref = s->ref, i;
 
-	if (ref == 0)
-		return 0;
-	i = ref & ~CLS_MORE;
-	if (s->hash == h)
-		return i;
-	if (!(ref & CLS_MORE))
-		return 0;
-	for (i = cls_rule(c, i)->bnext; i != 0; i = cls_rule(c, i)->bnext) {
-		if (cls_rule(c, i)->hash == h)
-			return i;
+	/* An empty slot has hash 0 and ref 0: either way, 0. */
+	i = s->hash == h ? ref & ~CLS_MORE : 0;
+	if (__builtin_expect(i == 0 && (ref & CLS_MORE), 0)) {
+		for (i = cls_rule(c, ref & ~CLS_MORE)->bnext; i != 0;
+		     i = cls_rule(c, i)->bnext) {
+			if (cls_rule(c, i)->hash == h)
+				break;
+		}
 	}
-	return 0;
+	return i;
 }
 
 void *
@@ -128,8 +128,8 @@ er_cls_lookup(const struct er_cls *cls, const struct er_packet *pkt)
 		}
 		for (uint32_t k = 0; k < m; k++) {
 			g[k] = slot_group(cls, sl[k], h[k]);
-			if (g[k] != 0)
-				__builtin_prefetch(cls_rule(cls, g[k]));
+			/* Rule 0 exists (unused): no test needed. */
+			__builtin_prefetch(cls_rule(cls, g[k]));
 		}
 		for (uint32_t k = 0; k < m; k++) {
 			if (tabs[i + k]->bound > bp)
@@ -160,11 +160,13 @@ race(const struct er_cls *c, struct cls_chunk *ch, unsigned fam, uint32_t n,
 	struct cls_table *const *tabs = c->order[fam];
 	const struct cls_slot *sl[CLS_CHUNK];
 	uint32_t g[CLS_CHUNK], ntab = c->ntab[fam];
+	uint8_t cand[CLS_CHUNK];
 	bool v4 = fam == CLS_FAM_V4;
 
 	for (uint32_t ti = 0; ti < ntab && n > 0; ti++) {
 		const struct cls_table *t = tabs[ti];
-		uint32_t next = ti + 1 < ntab ? tabs[ti + 1]->bound : 0, k2 = 0;
+		uint32_t next = ti + 1 < ntab ? tabs[ti + 1]->bound : 0;
+		uint32_t k2 = 0, nc = 0;
 
 		if (v4) {
 			hash4(t, ch, n);
@@ -179,27 +181,27 @@ race(const struct er_cls *c, struct cls_chunk *ch, unsigned fam, uint32_t n,
 		}
 		for (uint32_t k = 0; k < n; k++) {
 			g[k] = slot_group(c, sl[k], ch->h[k]);
-			if (g[k] != 0)
-				__builtin_prefetch(cls_rule(c, g[k]));
+			/* Rule 0 exists (unused): no test needed. */
+			__builtin_prefetch(cls_rule(c, g[k]));
+			cand[nc] = (uint8_t)k;
+			nc += g[k] != 0;
 		}
-		/* Walk, and keep in the race only the packets that the next
-		 * table's bound could still improve. */
+		for (uint32_t j = 0; j < nc; j++) {
+			uint32_t k = cand[j], i = ch->act[k];
+
+			walk(c, g[k], &ch->cp[i], &ch->best[i], &ch->bp[i]);
+		}
+		/* Keep in the race only the packets that the next table's
+		 * bound could still improve (stores, not branches). */
 		for (uint32_t k = 0; k < n; k++) {
 			uint32_t i = ch->act[k];
 
-			if (g[k] != 0)
-				walk(c, g[k], &ch->cp[i], &ch->best[i],
-				     &ch->bp[i]);
-			if (ch->bp[i] < next)
-				continue;
-			if (k2 != k) {
-				ch->act[k2] = (uint8_t)i;
-				ch->src4[k2] = ch->src4[k];
-				ch->dst4[k2] = ch->dst4[k];
-				ch->ports[k2] = ch->ports[k];
-				ch->proto[k2] = ch->proto[k];
-			}
-			k2++;
+			ch->act[k2] = (uint8_t)i;
+			ch->src4[k2] = ch->src4[k];
+			ch->dst4[k2] = ch->dst4[k];
+			ch->ports[k2] = ch->ports[k];
+			ch->proto[k2] = ch->proto[k];
+			k2 += ch->bp[i] >= next;
 		}
 		n = k2;
 	}
