@@ -35,7 +35,7 @@
 
 /* A group never grows past this many rules unless no more specific table
  * can separate them (rules equal in every hashed field). */
-#define CLS_GROUP_MAX 8
+#define CLS_GROUP_MAX 16
 
 /* Buckets of a new table (log2). */
 #define CLS_LEVEL_MIN 2
