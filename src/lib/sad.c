@@ -50,13 +50,34 @@ struct er_sad {
 	struct memacct mem;
 };
 
+/* The address as two big-endian words: comparing them is memcmp()'s
+ * order, without the calls, on every level of a tree descent. */
+static uint64_t
+be64_at(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* er_addr_cmp()'s order (family, then the 16 bytes), then proto, SPI. */
 static int
 id_cmp(const struct er_sa_id *a, const struct er_sa_id *b)
 {
-	int c = er_addr_cmp(&a->dst, &b->dst);
+	uint64_t x, y;
 
-	if (c != 0)
-		return c;
+	if (a->dst.family != b->dst.family)
+		return a->dst.family < b->dst.family ? -1 : 1;
+	x = be64_at(a->dst.a);
+	y = be64_at(b->dst.a);
+	if (x == y) {
+		x = be64_at(a->dst.a + 8);
+		y = be64_at(b->dst.a + 8);
+	}
+	if (x != y)
+		return x < y ? -1 : 1;
 	if (a->proto != b->proto)
 		return a->proto < b->proto ? -1 : 1;
 	if (a->spi != b->spi)
@@ -240,7 +261,10 @@ pool_get(struct er_sad *sad)
 			return NULL;
 		e = segarray_at(&sad->pool, sad->pool_top++);
 	}
-	memset(e, 0, sizeof(*e));
+	/* The caller copies the SA in; only what is outside it is set. */
+	memset(&e->link, 0, sizeof(e->link));
+	e->hnext = NULL;
+	e->soft_reported = false;
 	return e;
 }
 

@@ -212,6 +212,29 @@ tree_get(const struct er_sad *sad, const struct er_sa_id *id)
 	return sa;
 }
 
+/* The walk is in (er_addr_cmp(), proto, SPI) order. */
+static void
+check_order(const struct er_sad *sad)
+{
+	const struct er_sa *prev = NULL;
+	size_t n = 0;
+
+	for (const struct er_sa *sa = er_sad_first(sad); sa != NULL;
+	     prev = sa, sa = er_sad_next(sad, sa), n++) {
+		int c;
+
+		if (prev == NULL)
+			continue;
+		c = er_addr_cmp(&prev->id.dst, &sa->id.dst);
+		if (c == 0)
+			c = prev->id.proto - sa->id.proto;
+		if (c == 0)
+			c = prev->id.spi < sa->id.spi ? -1 : 1;
+		assert_true(c < 0);
+	}
+	assert_int_equal(n, er_sad_count(sad));
+}
+
 static void
 check_ids(const struct er_sad *sad, struct er_rng *rng)
 {
@@ -260,8 +283,10 @@ test_sad_hash_agrees_with_tree_under_churn(void **state)
 			ret = er_sad_del(sad, &sa.id);
 			assert_true(ret == 0 || ret == -ENOENT);
 		}
-		if (step % 500 == 0)
+		if (step % 500 == 0) {
 			check_ids(sad, &rng);
+			check_order(sad);
+		}
 	}
 	check_ids(sad, &rng);
 	full = er_sad_bytes(sad);
