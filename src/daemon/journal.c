@@ -493,6 +493,14 @@ j_acquire_dump(void *ctx, er_kernel_event_cb *cb, void *cbctx,
 	return er_kernel_acquire_dump(&j->inner, cb, cbctx, err);
 }
 
+static int
+j_policy_count(void *ctx, size_t counts[ER_DIR_COUNT], struct er_err *err)
+{
+	struct journal *j = ctx;
+
+	return er_kernel_policy_count(&j->inner, counts, err);
+}
+
 static struct er_kernel_ops journal_ops = {
 	.policy_add = j_policy_add,
 	.policy_replace = j_policy_replace,
@@ -506,6 +514,7 @@ static struct er_kernel_ops journal_ops = {
 	.poll_event = j_poll_event,
 	.acquire_dump = j_acquire_dump,
 	.policy_add_bulk = j_policy_add_bulk,
+	.policy_count = j_policy_count,
 };
 
 struct er_kernel

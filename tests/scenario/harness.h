@@ -43,6 +43,8 @@ struct h {
 	bool adopting;			/* no kernel call may happen */
 	struct er_addr engine_local;	/* engine's local_addrs, if set */
 	bool has_engine_local;
+	size_t nwarnings;		/* warnings the engine logged */
+	char warning[512];		/* the last one */
 };
 
 struct h_opts {
