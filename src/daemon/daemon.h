@@ -66,6 +66,7 @@ struct daemon {
 	ev_signal sighup, sigterm, sigint;
 	bool stopping;
 	bool resync_due;		/* kernel events were lost */
+	bool adopting;			/* reading the kernel at start */
 	uint64_t last_rescan;
 	int exit_code;
 };

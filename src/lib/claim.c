@@ -78,11 +78,22 @@ tmpl_same(const struct er_tmpl *a, const struct er_tmpl *b)
 	       a->reqid == b->reqid;
 }
 
+/* A shunt (pass, drop, reject without templates) keeps its connection's
+ * reqid in the engine only: no kernel stores one for it, so a policy read
+ * back without it is the same policy. */
+static bool
+reqid_in_kernel(const struct er_policy *p)
+{
+	return p->ntmpl > 0 || p->action == ER_ACTION_TRAP ||
+	       p->action == ER_ACTION_HOLD || p->action == ER_ACTION_IPSEC;
+}
+
 bool
 policy_same(const struct er_policy *a, const struct er_policy *b)
 {
 	if (a->action != b->action || a->priority != b->priority ||
-	    a->reqid != b->reqid || a->owner != b->owner ||
+	    (reqid_in_kernel(a) && a->reqid != b->reqid) ||
+	    a->owner != b->owner ||
 	    a->lifetime != b->lifetime || a->ntmpl != b->ntmpl)
 		return false;
 	for (unsigned i = 0; i < a->ntmpl; i++) {
