@@ -398,8 +398,8 @@ typedef bool er_engine_ours_cb(void *ctx, const struct er_policy *pol);
 
 /**
  * er_engine_adopt_begin - dump the kernel into the engine's view
- * @ours: optional ownership test (the daemon's journal), else the
- *	backend's owner field decides
+ * @ours: optional ownership test (the daemon's), else the backend's owner
+ *	field decides; kept, and asked again by every er_engine_resync()
  */
 int er_engine_adopt_begin(struct er_engine *e, er_engine_ours_cb *ours,
 			  void *ctx, struct er_err *err);

@@ -163,15 +163,6 @@ int er_kernel_sa_dump(const struct er_kernel *k, er_kernel_sa_cb *cb,
 		      void *cbctx, struct er_err *err);
 
 /**
- * er_kernel_acquire_dump - every acquire the kernel holds, as an ACQUIRE
- *	event: how acquires lost to an overflowing event socket are found
- *	again (reference 001's orphaned holds).  -EOPNOTSUPP when the backend
- *	cannot tell.
- */
-int er_kernel_acquire_dump(const struct er_kernel *k, er_kernel_event_cb *cb,
-			   void *cbctx, struct er_err *err);
-
-/**
  * er_kernel_policy_count - how many policies the kernel holds in each
  *	direction, every owner's, without a dump
  *
@@ -179,6 +170,15 @@ int er_kernel_acquire_dump(const struct er_kernel *k, er_kernel_event_cb *cb,
  */
 int er_kernel_policy_count(const struct er_kernel *k,
 			   size_t counts[ER_DIR_COUNT], struct er_err *err);
+
+/**
+ * er_kernel_acquire_dump - every acquire the kernel holds, as an ACQUIRE
+ *	event: how acquires lost to an overflowing event socket are found
+ *	again (reference 001's orphaned holds).  -EOPNOTSUPP when the backend
+ *	cannot tell.
+ */
+int er_kernel_acquire_dump(const struct er_kernel *k, er_kernel_event_cb *cb,
+			   void *cbctx, struct er_err *err);
 
 /**
  * er_kernel_poll_event - take the next queued kernel event

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * Restart reconciliation (reference 004) and the foreign-policy set.
+ * Restart reconciliation (reference 004) and the foreign-policy set; the
+ * run-time resync (resync.c) sorts the kernel with the same pieces.
  *
  * adopt_begin() reads the kernel into the engine's view: eroute's policies
  * get the owner ER_OWNER_ADOPTED, another daemon's go into the foreign set,

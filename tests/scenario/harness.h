@@ -37,14 +37,14 @@ struct h {
 	size_t nev;
 	uint32_t next_spi;
 	bool verbose;
+	size_t nwarnings;		/* warnings the engine logged */
+	char warning[512];		/* the last one */
 	bool check_every_step;
 	uint64_t shunt_lifetime;
 	unsigned restarts;
 	bool adopting;			/* no kernel call may happen */
 	struct er_addr engine_local;	/* engine's local_addrs, if set */
 	bool has_engine_local;
-	size_t nwarnings;		/* warnings the engine logged */
-	char warning[512];		/* the last one */
 };
 
 struct h_opts {
