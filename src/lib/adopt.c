@@ -59,7 +59,8 @@ er_engine_foreign_note(struct er_engine *e, enum er_dir dir,
 		f = calloc(1, sizeof(*f));
 		if (f == NULL)
 			return;
-		*f = key;
+		f->dir = dir;
+		f->sel = *sel;
 		RB_INSERT(foreign_tree, &e->foreign, f);
 		e->nforeign[dir]++;
 	} else if (!present && f != NULL) {

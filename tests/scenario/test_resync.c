@@ -345,7 +345,15 @@ test_policy_flush_puts_everything_back(void **state)
 				 ->action,
 			 ER_ACTION_TRAP);
 	assert_non_null(strstr(h->warning, "put back"));
-	/* The flushed foreign policy is forgotten, a new one is kept. */
+	/* The flushed foreign policy is forgotten: its identity is free. */
+	h_conn(&cc, "late", "192.0.2.1", "198.51.100.8", "10.70.0.0/16",
+	       "10.80.0.0/16");
+	h_add(h, &cc);
+	assert_int_equal(er_engine_route(h->e, "late", NULL), 0);
+	h_step(h, "route over the flushed foreign policy's identity");
+	assert_int_equal(er_engine_unroute(h->e, "late", NULL), 0);
+	h_step(h, "unroute");
+	/* A new foreign policy is kept. */
 	theirs = foreign_pol(ER_DIR_OUT, "10.71.0.0/16", "10.81.0.0/16");
 	assert_int_equal(er_sim_external_policy_add(h->sim, &theirs), 0);
 	h_step(h, "a foreign policy after the flush");
