@@ -8,7 +8,10 @@
  *             first start (adoption of an empty kernel ends in one bulk call:
  *             batched netlink, SPD hash thresholds chosen for the set);
  *             reconcile is a restart after a crash over the unchanged
- *             policies; flush is a clean shutdown.
+ *             policies; flush is a clean shutdown.  The notes give what
+ *             erouted's periodic check (er_engine_verify: one policy
+ *             count) costs, and what a full resync (the dumps, sorted)
+ *             of the unchanged kernel would cost if it ran instead.
  *   baseline  what other IKE daemons do: one message and one acknowledgement
  *             per policy, with the kernel's default hash thresholds; a
  *             restart that does not know its policies adds them all again
@@ -38,6 +41,8 @@ struct result {
 	size_t n;
 	const char *impl;
 	double install_s, reconcile_s, flush_s;
+	double verify_s, resync_s;	/* eroute: the periodic check, and a
+					   resync of an unchanged kernel */
 	size_t install_done, reconcile_done, flush_done;
 	size_t adopted, eexist;
 };
@@ -197,6 +202,15 @@ run_eroute(size_t n, struct result *r)
 	r->reconcile_s = engine_start(x, p, n, &e, &st);
 	r->reconcile_done = st.adopted + st.updated;
 	r->adopted = st.adopted;
+	/* What a periodic check costs, and what a periodic dump would. */
+	t0 = now_s();
+	if (er_engine_verify(e, NULL) != 0)
+		fprintf(stderr, "bench: verify found a difference\n");
+	r->verify_s = now_s() - t0;
+	t0 = now_s();
+	if (er_engine_resync(e, NULL) < 0)
+		fprintf(stderr, "bench: resync failed\n");
+	r->resync_s = now_s() - t0;
 	t0 = now_s();
 	er_engine_shutdown(e);
 	r->flush_s = now_s() - t0;
@@ -392,8 +406,9 @@ main(int argc, char **argv)
 			cell(c3, sizeof(c3), r.flush_s, r.flush_done, n);
 			if (b == 0)
 				snprintf(note, sizeof(note),
-					 "%zu adopted as they were, 0 EEXIST",
-					 r.adopted);
+					 "%zu adopted as they were, 0 EEXIST; "
+					 "verify %.5f, resync %.3f",
+					 r.adopted, r.verify_s, r.resync_s);
 			else
 				snprintf(note, sizeof(note),
 					 "%zu EEXIST at restart", r.eexist);

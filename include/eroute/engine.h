@@ -294,6 +294,31 @@ int er_engine_rescan(struct er_engine *e, uint64_t patience,
 		     struct er_err *err);
 
 /**
+ * er_engine_resync - after lost events (ER_KEV_LOST: an overflowed event
+ *	socket, a flush by another process): rescan the acquires, find the
+ *	SAs that vanished (each is its group's hard expiry), and sort the
+ *	kernel's policies against the engine's view as a restart does:
+ *	missing ones are put back, different or overwritten ones replaced,
+ *	eroute's unwanted ones deleted, foreign ones left alone.  One policy
+ *	dump and one SA dump; er_engine_kernel_event() calls it for
+ *	ER_KEV_LOST, a daemon that coalesces many may call it once.
+ *
+ * Return: 0, or -errno (kernel operations that failed are retried).
+ */
+int er_engine_resync(struct er_engine *e, struct er_err *err);
+
+/**
+ * er_engine_verify - the cheap periodic check: the kernel's policy count
+ *	per direction (one call, no dump) against the engine's view and the
+ *	foreign set, as they stood at the last resync; a difference means
+ *	something was missed, and a resync runs
+ *
+ * Return: 1 when a resync ran, 0 when the counts agreed or the backend
+ * cannot count, or -errno.
+ */
+int er_engine_verify(struct er_engine *e, struct er_err *err);
+
+/**
  * er_engine_tick - let time pass to @now: expire bare and failure shunts,
  *	revive auto=start connections, retry failed kernel operations
  */
@@ -373,8 +398,8 @@ typedef bool er_engine_ours_cb(void *ctx, const struct er_policy *pol);
 
 /**
  * er_engine_adopt_begin - dump the kernel into the engine's view
- * @ours: optional ownership test (the daemon's journal), else the
- *	backend's owner field decides
+ * @ours: optional ownership test (the daemon's), else the backend's owner
+ *	field decides; kept, and asked again by every er_engine_resync()
  */
 int er_engine_adopt_begin(struct er_engine *e, er_engine_ours_cb *ours,
 			  void *ctx, struct er_err *err);
@@ -388,6 +413,10 @@ int er_engine_adopt_finish(struct er_engine *e, struct er_adopt_stats *stats,
 /**
  * er_engine_foreign_note - another daemon added (@present) or removed a
  *	policy: eroute will not route a connection over it
+ *
+ * Changes other processes make at run time arrive as ER_KEV_POLICY_CHANGED
+ * and are sorted by the engine itself: an identity eroute holds is put
+ * back (src/lib/resync.c), any other goes through this.
  */
 void er_engine_foreign_note(struct er_engine *e, enum er_dir dir,
 			    const struct er_selector *sel, bool present);

@@ -37,10 +37,11 @@ enum er_kevent_type {
 	ER_KEV_ACQUIRE,		/* a packet hit a trap */
 	ER_KEV_SA_EXPIRE,	/* an SA crossed a soft or hard lifetime */
 	ER_KEV_POLICY_EXPIRE,	/* a policy's lifetime ended; it is gone */
-	ER_KEV_POLICY_CHANGED,	/* another daemon added/changed/deleted a
+	ER_KEV_POLICY_CHANGED,	/* another process added/changed/deleted a
 				   policy (never eroute's own) */
 	ER_KEV_SA_CHANGED,	/* likewise for an SA */
-	ER_KEV_LOST,		/* events were lost (ENOBUFS): resync */
+	ER_KEV_LOST,		/* events were lost (ENOBUFS) or the kernel
+				   was flushed: resync */
 };
 
 struct er_kernel_event {
@@ -90,6 +91,10 @@ struct er_kernel_ops {
 	/* Optional: the acquires the kernel still holds (XFRM's larval
 	 * states, the sim's narrow holds), as ACQUIRE events. */
 	int (*acquire_dump)(void *ctx, er_kernel_event_cb *cb, void *cbctx,
+			    struct er_err *err);
+	/* Optional: how many policies the kernel holds per direction
+	 * (indexed by enum er_dir), cheaply (XFRM: one GETSPDINFO). */
+	int (*policy_count)(void *ctx, size_t counts[ER_DIR_COUNT],
 			    struct er_err *err);
 };
 
@@ -156,6 +161,15 @@ int er_kernel_policy_dump(const struct er_kernel *k, er_kernel_policy_cb *cb,
 			  void *cbctx, struct er_err *err);
 int er_kernel_sa_dump(const struct er_kernel *k, er_kernel_sa_cb *cb,
 		      void *cbctx, struct er_err *err);
+
+/**
+ * er_kernel_policy_count - how many policies the kernel holds in each
+ *	direction, every owner's, without a dump
+ *
+ * Return: 0, or -EOPNOTSUPP when the backend cannot tell, or -errno.
+ */
+int er_kernel_policy_count(const struct er_kernel *k,
+			   size_t counts[ER_DIR_COUNT], struct er_err *err);
 
 /**
  * er_kernel_acquire_dump - every acquire the kernel holds, as an ACQUIRE

@@ -116,6 +116,47 @@ void er_sim_set_fail_every(struct er_sim *sim, uint32_t n);
  */
 void er_sim_set_acquire_drop(struct er_sim *sim, uint32_t permille);
 
+/*
+ * Another process changing the kernel (ip xfrm, another IKE daemon): the
+ * tables change and the sim queues what a kernel sends its listeners.  One
+ * policy added, replaced (as UPDPOLICY: the identity's policy becomes the
+ * other process's) or deleted queues an ER_KEV_POLICY_CHANGED; one SA
+ * deleted an ER_KEV_SA_CHANGED; a flush an ER_KEV_LOST, which is what
+ * backends make of XFRM's FLUSHPOLICY and FLUSHSA.  The operation log does
+ * not record them: they are not the engine's.
+ */
+
+/**
+ * er_sim_external_policy_add - another process adds or replaces a policy;
+ *	it becomes ER_OWNER_FOREIGN.  Return: 0 or -errno.
+ */
+int er_sim_external_policy_add(struct er_sim *sim, const struct er_policy *pol);
+
+/**
+ * er_sim_external_policy_del - another process deletes a policy
+ *
+ * Return: 0, or -ENOENT when there was none.
+ */
+int er_sim_external_policy_del(struct er_sim *sim, enum er_dir dir,
+			       const struct er_selector *sel);
+
+/**
+ * er_sim_external_policy_flush - another process flushes the SPD (every
+ *	policy that is not persist).  Return: how many went.
+ */
+size_t er_sim_external_policy_flush(struct er_sim *sim);
+
+/**
+ * er_sim_external_sa_del - another process deletes an SA; Return: 0, -ENOENT
+ */
+int er_sim_external_sa_del(struct er_sim *sim, const struct er_sa_id *id);
+
+/**
+ * er_sim_external_sa_flush - another process flushes the SAD, larval SAs
+ *	included.  Return: how many went.
+ */
+size_t er_sim_external_sa_flush(struct er_sim *sim);
+
 const struct er_spd *er_sim_spd(const struct er_sim *sim);
 const struct er_sad *er_sim_sad(const struct er_sim *sim);
 void er_sim_stats(const struct er_sim *sim, struct er_sim_stats *st);

@@ -20,11 +20,13 @@
  * which happened.
  *
  * Events: er_kernel_poll_event() drains the multicast socket without
- * blocking.  When the socket overflowed (ENOBUFS) an ER_KEV_LOST event is
- * returned: the caller resyncs with the dumps and er_xfrm_larval_dump(),
- * which reports every acquire the kernel is still waiting on as if its
- * ACQUIRE had just arrived.  Messages that fail the codec's checks are
- * logged and skipped.
+ * blocking.  When the socket overflowed (ENOBUFS), or another process
+ * flushed the SPD or the SAD, an ER_KEV_LOST event is returned: the engine
+ * resyncs (er_engine_resync(): the dumps, and er_xfrm_larval_dump(), which
+ * reports every acquire the kernel is still waiting on as if its ACQUIRE
+ * had just arrived).  After a flush of the SPD the backend first puts its
+ * ND bypass back.  Messages that fail the codec's checks are logged and
+ * skipped.
  *
  * Times: the kernel stamps policies and SAs (added, last used) in
  * wall-clock seconds; dumps report them as CLOCK_BOOTTIME seconds, the

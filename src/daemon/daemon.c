@@ -76,6 +76,12 @@ rescan(struct daemon *d)
 	if (er_engine_rescan(d->engine, interval * SHUNT_PATIENCE_SWEEPS,
 			     &err) < 0)
 		log_msg(ER_LOG_WARNING, NULL, "rescan: %s", err.msg);
+	/* The kernel's policy counts against the engine's: one call; a
+	 * resync's dumps only when they disagree.  Changes come as events,
+	 * and lost events as ER_KEV_LOST: this only catches what slipped
+	 * past both. */
+	if (er_engine_verify(d->engine, &err) < 0)
+		log_msg(ER_LOG_WARNING, NULL, "verify: %s", err.msg);
 }
 
 static void
@@ -88,17 +94,25 @@ drain_kernel(struct daemon *d)
 	/* Bounded per call so one burst cannot starve the control socket;
 	 * the rest waits for the next turn of the loop. */
 	while (n++ < 100000 && er_kernel_poll_event(&d->kernel, &kev) == 1) {
-		if (kev.type == ER_KEV_LOST)
-			d->rescan_due = true;
+		/* Many losses (a flush of policies and one of SAs, an
+		 * overflow) make one resync, after the burst. */
+		if (kev.type == ER_KEV_LOST) {
+			d->resync_due = true;
+			continue;
+		}
 		if (er_engine_kernel_event(d->engine, &kev, &err) < 0 &&
 		    kev.type != ER_KEV_ACQUIRE)
 			log_msg(ER_LOG_WARNING, NULL, "kernel event: %s",
 				err.msg);
 	}
-	/* Events were lost: the kernel still holds the acquires. */
-	if (d->rescan_due) {
-		d->rescan_due = false;
-		rescan(d);
+	/* Events were lost: the kernel itself says what it holds. */
+	if (d->resync_due) {
+		d->resync_due = false;
+		log_msg(ER_LOG_WARNING, NULL,
+			"kernel events were lost (or the kernel was flushed): "
+			"resyncing");
+		if (er_engine_resync(d->engine, &err) < 0)
+			log_msg(ER_LOG_WARNING, NULL, "%s", err.msg);
 	}
 }
 

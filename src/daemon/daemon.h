@@ -65,7 +65,8 @@ struct daemon {
 	ev_io kernel_io;
 	ev_signal sighup, sigterm, sigint;
 	bool stopping;
-	bool rescan_due;		/* kernel events were lost */
+	bool resync_due;		/* kernel events were lost */
+	bool adopting;			/* reading the kernel at start */
 	uint64_t last_rescan;
 	int exit_code;
 };

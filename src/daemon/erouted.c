@@ -35,6 +35,7 @@
 #define DEFAULT_CONFIG "/etc/eroute/eroute.conf"
 #define DEFAULT_SOCKET "/run/eroute/erouted.sock"
 #define DEFAULT_STATE_DIR "/var/lib/eroute"
+#define BOOT_ID_PATH "/proc/sys/kernel/random/boot_id"
 
 static const char usage_text[] =
 	"Usage: erouted [OPTION]...\n"
@@ -350,16 +351,32 @@ keep_reqid(void *ctx, const struct er_selector *sel, uint32_t reqid)
 	return 0;
 }
 
-/* Ours: the journal says so, or the backend found eroute's marker. */
+/*
+ * Ours?  Both backends mark eroute's objects (XFRM: the marker, docs/xfrm.md;
+ * the sim: its owner field), and then the mark alone decides: a policy that
+ * another process replaced while erouted was down lost the mark and is
+ * theirs now, whatever the journal remembers.  The journal decides only on
+ * a backend that cannot mark.
+ */
 static bool
 policy_is_ours(void *ctx, const struct er_policy *pol)
 {
 	struct daemon *d = ctx;
+	bool marked = pol->owner != ER_OWNER_FOREIGN;
+	bool journalled = d->journal != NULL &&
+			  journal_owns_policy(d->journal, pol->dir, &pol->sel);
+	char what[ER_SELECTOR_STRLEN + 16];
 
-	if (d->journal != NULL &&
-	    journal_owns_policy(d->journal, pol->dir, &pol->sel))
-		return true;
-	return pol->owner != ER_OWNER_FOREIGN;
+	if (d->sim == NULL && d->xfrm == NULL)
+		return marked || journalled;
+	if (journalled && !marked && d->adopting) {
+		er_policy_describe(pol->dir, &pol->sel, what, sizeof(what));
+		log_msg(ER_LOG_WARNING, NULL,
+			"restart: %s is in the journal but carries no eroute "
+			"marker: another process replaced it while erouted was "
+			"down; it is theirs, left alone", what);
+	}
+	return marked;
 }
 
 static int
@@ -440,6 +457,7 @@ run(struct daemon *d)
 {
 	struct er_engine_config ec = {0};
 	struct er_err err = {0};
+	char boot[80];
 	uint64_t seed;
 	int ret;
 
@@ -453,14 +471,20 @@ run(struct daemon *d)
 		log_msg(ER_LOG_ERROR, NULL, "%s", err.msg);
 		return 1;
 	}
-	d->journal = journal_open(d->opt.state_dir, &err);
+	d->journal = journal_open(d->opt.state_dir,
+				  journal_boot_id_read(BOOT_ID_PATH, boot,
+						       sizeof(boot)),
+				  &err);
 	if (d->journal == NULL)
 		log_msg(ER_LOG_WARNING, NULL,
 			"journal: %s; eroute's objects are still known by "
-			"their reqid marker", err.msg);
+			"their marker", err.msg);
 	else
 		d->kernel = journal_wrap(d->journal, d->kernel, journal_name,
 					 d);
+	if (d->journal != NULL && journal_set_aside(d->journal) != NULL)
+		log_msg(ER_LOG_WARNING, NULL, "journal: %s",
+			journal_set_aside(d->journal));
 	if (d->xfrm != NULL)
 		host_addresses(&ec);
 	ec.kernel = d->kernel;
@@ -500,8 +524,10 @@ run(struct daemon *d)
 		journal_foreach_reqid(d->journal, keep_reqid, d);
 	/* Reference 004: what a previous run left in the kernel is adopted,
 	 * not added again. */
+	d->adopting = true;
 	if (er_engine_adopt_begin(d->engine, policy_is_ours, d, &err) < 0)
 		log_msg(ER_LOG_ERROR, NULL, "restart: %s", err.msg);
+	d->adopting = false;
 	for (size_t i = 0; i < d->config->nconns; i++) {
 		if (er_engine_conn_add(d->engine, &d->config->conns[i], &err) < 0)
 			log_msg(ER_LOG_ERROR, d->config->conns[i].name, "%s",

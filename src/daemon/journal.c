@@ -2,6 +2,7 @@
 /*
  * The journal; see journal.h.  One line per record:
  *
+ *   B BOOT-ID                                     the boot it describes
  *   P DIR SRC DST PROTO SPORT DPORT REQID OWNER   policy installed
  *   p DIR SRC DST PROTO SPORT DPORT               policy deleted
  *   S DST PROTO SPI REQID OWNER                   SA installed
@@ -25,6 +26,8 @@
 #include "compat/tree.h"
 
 #define LINE_MAX_LEN 512
+#define BOOT_ID_MAX 64
+#define SET_ASIDE_SUFFIX ".previous-boot"
 
 struct jpolicy {
 	enum er_dir dir;
@@ -47,6 +50,9 @@ RB_HEAD(jsa_tree, jsa);
 struct journal {
 	char *path;
 	int fd;
+	char boot[BOOT_ID_MAX + 1];	/* this boot's id, "" unknown */
+	char file_boot[BOOT_ID_MAX + 1]; /* the file's B record */
+	char *set_aside;		/* the note, when it was */
 	struct jpolicy_tree policies;
 	struct jsa_tree sas;
 	size_t npolicies, nsas;
@@ -219,6 +225,21 @@ parse_sa_id(char **tok, struct er_sa_id *id)
 	return 0;
 }
 
+/* /proc/sys/kernel/random/boot_id is a UUID; anything printable and short
+ * will do, but never a blank that would split the record. */
+static bool
+boot_id_valid(const char *id)
+{
+	size_t n = strlen(id);
+
+	if (n == 0 || n > BOOT_ID_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (id[i] <= ' ' || id[i] > '~')
+			return false;
+	return true;
+}
+
 /* Apply one line; -EINVAL when it is damaged. */
 static int
 replay(struct journal *j, char *line)
@@ -237,6 +258,11 @@ replay(struct journal *j, char *line)
 	if (n == 0 || strlen(tok[0]) != 1)
 		return -EINVAL;
 	switch (tok[0][0]) {
+	case 'B':
+		if (n != 2 || !boot_id_valid(tok[1]))
+			return -EINVAL;
+		snprintf(j->file_boot, sizeof(j->file_boot), "%s", tok[1]);
+		return 0;
 	case 'P':
 		if (n != 9 || parse_sel(tok + 1, &dir, &sel) < 0)
 			return -EINVAL;
@@ -493,6 +519,14 @@ j_acquire_dump(void *ctx, er_kernel_event_cb *cb, void *cbctx,
 	return er_kernel_acquire_dump(&j->inner, cb, cbctx, err);
 }
 
+static int
+j_policy_count(void *ctx, size_t counts[ER_DIR_COUNT], struct er_err *err)
+{
+	struct journal *j = ctx;
+
+	return er_kernel_policy_count(&j->inner, counts, err);
+}
+
 static struct er_kernel_ops journal_ops = {
 	.policy_add = j_policy_add,
 	.policy_replace = j_policy_replace,
@@ -506,6 +540,7 @@ static struct er_kernel_ops journal_ops = {
 	.poll_event = j_poll_event,
 	.acquire_dump = j_acquire_dump,
 	.policy_add_bulk = j_policy_add_bulk,
+	.policy_count = j_policy_count,
 };
 
 struct er_kernel
@@ -522,10 +557,79 @@ journal_wrap(struct journal *j, struct er_kernel inner, journal_name_fn *name,
 
 /* ---- life -------------------------------------------------------- */
 
+static void
+forget_all(struct journal *j)
+{
+	struct jpolicy *p;
+	struct jsa *s;
+
+	while ((p = RB_MIN(jpolicy_tree, &j->policies)) != NULL) {
+		RB_REMOVE(jpolicy_tree, &j->policies, p);
+		free(p);
+	}
+	while ((s = RB_MIN(jsa_tree, &j->sas)) != NULL) {
+		RB_REMOVE(jsa_tree, &j->sas, s);
+		free(s);
+	}
+	j->npolicies = j->nsas = 0;
+	j->records = j->damaged = 0;
+}
+
+/*
+ * A reboot emptied the kernel the journal describes: whatever now holds
+ * those identities is somebody else's.  The file is kept for whoever wants
+ * to read it, under another name, and the journal starts empty.
+ */
+static int
+set_aside(struct journal *j)
+{
+	char *to = NULL;
+	int ret = 0;
+
+	if (asprintf(&to, "%s" SET_ASIDE_SUFFIX, j->path) < 0)
+		return -ENOMEM;
+	if (rename(j->path, to) != 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (j->file_boot[0] != '\0')
+		ret = asprintf(&j->set_aside,
+			       "%s was written during another boot (boot id "
+			       "%s, this boot is %s): what it lists went with "
+			       "that boot; set aside as %s, not trusted",
+			       j->path, j->file_boot, j->boot, to);
+	else
+		ret = asprintf(&j->set_aside,
+			       "%s says not which boot it was written in "
+			       "(this boot is %s): set aside as %s, not "
+			       "trusted", j->path, j->boot, to);
+	if (ret < 0)
+		j->set_aside = NULL;
+	ret = 0;
+	forget_all(j);
+out:
+	free(to);
+	return ret;
+}
+
+static int
+write_boot(struct journal *j)
+{
+	char line[LINE_MAX_LEN];
+
+	if (j->boot[0] == '\0')
+		return 0;
+	snprintf(line, sizeof(line), "B %s\n", j->boot);
+	append(j, line);
+	snprintf(j->file_boot, sizeof(j->file_boot), "%s", j->boot);
+	return 0;
+}
+
 struct journal *
-journal_open(const char *state_dir, struct er_err *err)
+journal_open(const char *state_dir, const char *boot_id, struct er_err *err)
 {
 	struct journal *j;
+	struct stat st;
 	int ret;
 
 	if (mkdir(state_dir, 0700) != 0 && errno != EEXIST) {
@@ -541,7 +645,14 @@ journal_open(const char *state_dir, struct er_err *err)
 	RB_INIT(&j->policies);
 	RB_INIT(&j->sas);
 	j->fd = -1;
+	if (boot_id != NULL && boot_id_valid(boot_id))
+		snprintf(j->boot, sizeof(j->boot), "%s", boot_id);
 	ret = load(j);
+	/* Written during another boot, or without saying which: set aside.
+	 * Unknown here (no boot id to compare): trusted, as before. */
+	if (ret == 0 && j->boot[0] != '\0' && j->records > 0 &&
+	    strcmp(j->file_boot, j->boot) != 0)
+		ret = set_aside(j);
 	if (ret < 0) {
 		er_err_set(err, ret, "%s: %s", j->path, strerror(-ret));
 		journal_close(j);
@@ -555,29 +666,45 @@ journal_open(const char *state_dir, struct er_err *err)
 	}
 	/* Whatever umask or an older file said: identifiers are private. */
 	fchmod(j->fd, 0600);
+	if (fstat(j->fd, &st) == 0 && st.st_size == 0)
+		write_boot(j);
 	return j;
+}
+
+const char *
+journal_set_aside(const struct journal *j)
+{
+	return j->set_aside;
+}
+
+const char *
+journal_boot_id_read(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	const char *ret = NULL;
+
+	if (f == NULL)
+		return NULL;
+	if (fgets(buf, (int)len, f) != NULL) {
+		buf[strcspn(buf, "\n")] = '\0';
+		if (boot_id_valid(buf))
+			ret = buf;
+	}
+	fclose(f);
+	return ret;
 }
 
 void
 journal_close(struct journal *j)
 {
-	struct jpolicy *p;
-	struct jsa *s;
-
 	if (j == NULL)
 		return;
 	if (j->fd >= 0) {
 		journal_sync(j);
 		close(j->fd);
 	}
-	while ((p = RB_MIN(jpolicy_tree, &j->policies)) != NULL) {
-		RB_REMOVE(jpolicy_tree, &j->policies, p);
-		free(p);
-	}
-	while ((s = RB_MIN(jsa_tree, &j->sas)) != NULL) {
-		RB_REMOVE(jsa_tree, &j->sas, s);
-		free(s);
-	}
+	forget_all(j);
+	free(j->set_aside);
 	free(j->path);
 	free(j);
 }
@@ -603,6 +730,8 @@ compact(struct journal *j)
 		free(tmp);
 		return ret;
 	}
+	if (j->file_boot[0] != '\0')
+		fprintf(f, "B %s\n", j->file_boot);
 	RB_FOREACH(p, jpolicy_tree, &j->policies) {
 		char sel[300];
 
@@ -629,7 +758,7 @@ compact(struct journal *j)
 	free(tmp);
 	close(j->fd);
 	j->fd = open(j->path, O_WRONLY | O_APPEND | O_CLOEXEC);
-	j->records = j->npolicies + j->nsas;
+	j->records = j->npolicies + j->nsas + (j->file_boot[0] != '\0');
 	return j->fd < 0 ? -errno : 0;
 }
 

@@ -17,6 +17,13 @@
  * empties the kernel's SPD, which is what the journal describes.  When the
  * file holds far more records than live objects it is rewritten (a new
  * file, fsync, rename).
+ *
+ * Boots: the file's first record is the boot id it was written in
+ * (/proc/sys/kernel/random/boot_id).  A reboot empties the kernel, so a
+ * journal of another boot (or one that does not say) describes nothing
+ * that exists: it is renamed STATE_DIR/journal.previous-boot and the
+ * journal starts empty.  Ownership itself is the kernel marker's where the
+ * backend has one (docs/xfrm.md); the journal gives names and reqids.
  */
 #ifndef EROUTED_JOURNAL_H
 #define EROUTED_JOURNAL_H
@@ -34,11 +41,29 @@ typedef int journal_reqid_cb(void *ctx, const struct er_selector *sel,
 
 /**
  * journal_open - open (creating) STATE_DIR/journal and load it
+ * @boot_id: this boot's id (journal_boot_id_read()); NULL when unknown,
+ *	and then the file is trusted whatever boot it names
  *
  * Return: the journal, or NULL with @err set.  A damaged line is skipped
- * and counted, never trusted.
+ * and counted, never trusted; a journal of another boot is set aside
+ * (journal_set_aside()).
  */
-struct journal *journal_open(const char *state_dir, struct er_err *err);
+struct journal *journal_open(const char *state_dir, const char *boot_id,
+			     struct er_err *err);
+
+/**
+ * journal_set_aside - what journal_open() set aside and why, for the log;
+ *	NULL when it trusted the file
+ */
+const char *journal_set_aside(const struct journal *j);
+
+/**
+ * journal_boot_id_read - the boot id in @path (the kernel's is
+ *	/proc/sys/kernel/random/boot_id) into @buf
+ *
+ * Return: @buf, or NULL when it cannot be read.
+ */
+const char *journal_boot_id_read(const char *path, char *buf, size_t len);
 void journal_close(struct journal *j);
 
 /**

@@ -808,6 +808,17 @@ sim_acquire_dump(void *ctx, er_kernel_event_cb *cb, void *cbctx,
 	return 0;
 }
 
+static int
+sim_policy_count(void *ctx, size_t counts[ER_DIR_COUNT], struct er_err *err)
+{
+	struct er_sim *sim = ctx;
+
+	(void)err;
+	for (int d = 0; d < ER_DIR_COUNT; d++)
+		counts[d] = er_spd_count(sim->spd, (enum er_dir)d);
+	return 0;
+}
+
 static const struct er_kernel_ops sim_ops = {
 	.name = "sim",
 	.policy_add = sim_policy_install,
@@ -821,7 +832,122 @@ static const struct er_kernel_ops sim_ops = {
 	.sa_dump = sim_sa_dump,
 	.poll_event = sim_poll_event,
 	.acquire_dump = sim_acquire_dump,
+	.policy_count = sim_policy_count,
 };
+
+/* ---- another process ----------------------------------------------- */
+
+/*
+ * What ip xfrm or another IKE daemon does to the kernel, and what the
+ * kernel tells its listeners: one policy or SA changed (the CHANGED
+ * events), or a flush (XFRM's FLUSHPOLICY / FLUSHSA, which backends report
+ * as ER_KEV_LOST).  None of it goes into the operation log: it is not the
+ * engine's doing, and er_sim_gaps() judges the engine.
+ */
+static void
+changed_event(struct er_sim *sim, const struct er_policy *pol, bool deleted)
+{
+	struct er_kernel_event ev = {.type = ER_KEV_POLICY_CHANGED};
+
+	ev.dir = pol->dir;
+	ev.sel = pol->sel;
+	ev.reqid = pol->reqid;
+	ev.deleted = deleted;
+	queue_event(sim, &ev);
+}
+
+int
+er_sim_external_policy_add(struct er_sim *sim, const struct er_policy *pol)
+{
+	struct er_policy p = *pol;
+	struct er_packet pkt;
+	uint32_t bytes;
+	bool had;
+	int ret;
+
+	p.owner = ER_OWNER_FOREIGN;
+	p.persist = false;
+	p.created = sim->now;
+	had = pol->dir == ER_DIR_OUT &&
+	      unretain(sim, &pol->sel, &pkt, &bytes);
+	ret = er_spd_upsert(sim->spd, &p, NULL);
+	if (ret >= 0)
+		changed_event(sim, &p, false);
+	if (had)
+		release(sim, &pkt, bytes);
+	return ret < 0 ? ret : 0;
+}
+
+int
+er_sim_external_policy_del(struct er_sim *sim, enum er_dir dir,
+			   const struct er_selector *sel)
+{
+	const struct er_policy *cur = er_spd_get(sim->spd, dir, sel);
+	struct er_policy gone;
+	struct er_packet pkt;
+	uint32_t bytes;
+	bool had;
+
+	if (cur == NULL)
+		return -ENOENT;
+	gone = *cur;
+	had = dir == ER_DIR_OUT && unretain(sim, sel, &pkt, &bytes);
+	er_spd_del(sim->spd, dir, sel);
+	changed_event(sim, &gone, true);
+	if (had)
+		release(sim, &pkt, bytes);
+	return 0;
+}
+
+size_t
+er_sim_external_policy_flush(struct er_sim *sim)
+{
+	struct retained *r;
+	size_t n;
+
+	n = er_spd_flush(sim->spd, NULL);
+	/* As XFRM: the held flows' packets are dropped with the policies. */
+	while ((r = RB_MIN(retained_tree, &sim->retained)) != NULL) {
+		RB_REMOVE(retained_tree, &sim->retained, r);
+		free(r);
+		sim->st.retained_dropped++;
+	}
+	sim->lost_pending = true;
+	return n;
+}
+
+int
+er_sim_external_sa_del(struct er_sim *sim, const struct er_sa_id *id)
+{
+	const struct er_sa *sa = er_sad_get(sim->sad, id);
+	struct er_kernel_event ev = {.type = ER_KEV_SA_CHANGED};
+
+	if (sa == NULL)
+		return -ENOENT;
+	ev.sa = sa->id;
+	ev.reqid = sa->reqid;
+	ev.sel = sa->sel;
+	ev.deleted = true;
+	er_sad_del(sim->sad, id);
+	queue_event(sim, &ev);
+	return 0;
+}
+
+size_t
+er_sim_external_sa_flush(struct er_sim *sim)
+{
+	const struct er_sa *sa;
+	size_t n = 0;
+
+	while ((sa = er_sad_first(sim->sad)) != NULL) {
+		struct er_sa_id id = sa->id;
+
+		er_sad_del(sim->sad, &id);
+		n++;
+	}
+	sim->lost_pending = true;
+	return n;
+}
 
 /* ---- the operation log ------------------------------------------- */
 

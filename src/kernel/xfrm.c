@@ -51,6 +51,7 @@ struct er_xfrm {
 	struct er_xfrm_thresholds fixed;	/* cfg.thresholds, copied */
 	bool dumping;
 	bool noxfrm_logged;
+	bool nd_bypass;			/* installed, and to be kept */
 	uint8_t *rx;
 	uint8_t *evbuf;
 	size_t evlen, evoff;
@@ -688,6 +689,14 @@ event_next_queued(struct er_xfrm *x, struct er_kernel_event *ev)
 			x->stats.own++;
 			continue;
 		}
+		/* Someone flushed the SPD: the ND bypass is the backend's to
+		 * put back (the engine resyncs the rest). */
+		if (m->nlmsg_type == XFRM_MSG_FLUSHPOLICY && x->nd_bypass) {
+			xlog(x, LOG_WARNING, "xfrm: another process flushed "
+					     "the SPD; putting the ICMPv6 "
+					     "neighbour-discovery bypass back");
+			er_xfrm_nd_bypass_install(x, NULL);
+		}
 		r = er_xfrm_event_decode(&x->codec, m, m->nlmsg_len, ev);
 		if (r == 1) {
 			x->stats.events++;
@@ -872,6 +881,7 @@ out:
 
 struct spdinfo_reply {
 	struct er_xfrm_thresholds t;
+	uint32_t counts[ER_DIR_COUNT];
 	bool seen;
 };
 
@@ -881,38 +891,56 @@ spdinfo_cb(struct er_xfrm *x, const struct nlmsghdr *nlh, size_t len,
 {
 	struct spdinfo_reply *r = data;
 
-	if (er_xfrm_spdinfo_decode(nlh, len, &r->t, NULL) == 0)
+	if (er_xfrm_spdinfo_decode(nlh, len, &r->t, r->counts) == 0)
 		r->seen = true;
 	else
 		x->stats.malformed++;
 	return 0;
 }
 
-int
-er_xfrm_thresholds_get(struct er_xfrm *x, struct er_xfrm_thresholds *t,
-		       struct er_err *err)
+static int
+spdinfo_get(struct er_xfrm *x, struct spdinfo_reply *r, struct er_err *err)
 {
 	union {
 		struct nlmsghdr nlh;
 		uint8_t b[256];
 	} u;
-	struct spdinfo_reply r;
 	char ext[EXT_MAX];
 	int ret;
 
-	memset(&r, 0, sizeof(r));
+	memset(r, 0, sizeof(*r));
 	ret = er_xfrm_spdinfo_encode(u.b, sizeof(u), next_seq(x), NULL, err);
 	if (ret < 0)
 		goto out;
-	ret = talk(x, x->req, u.b, spdinfo_cb, &r, ext);
-	if (ret == 0 && !r.seen)
+	ret = talk(x, x->req, u.b, spdinfo_cb, r, ext);
+	if (ret == 0 && !r->seen)
 		ret = -EPROTO;
-	if (ret < 0) {
+	if (ret < 0)
 		report(err, ret, "xfrm: SPD info", ext);
-		goto out;
-	}
-	*t = r.t;
 out:
+	return ret;
+}
+
+int
+er_xfrm_thresholds_get(struct er_xfrm *x, struct er_xfrm_thresholds *t,
+		       struct er_err *err)
+{
+	struct spdinfo_reply r;
+	int ret = spdinfo_get(x, &r, err);
+
+	if (ret == 0)
+		*t = r.t;
+	return ret;
+}
+
+static int
+xfrm_policy_count(void *ctx, size_t counts[ER_DIR_COUNT], struct er_err *err)
+{
+	struct spdinfo_reply r;
+	int ret = spdinfo_get(ctx, &r, err);
+
+	for (int d = 0; ret == 0 && d < ER_DIR_COUNT; d++)
+		counts[d] = r.counts[d];
 	return ret;
 }
 
@@ -1217,6 +1245,7 @@ er_xfrm_nd_bypass_install(struct er_xfrm *x, struct er_err *err)
 		if (r < 0 && ret == 0)
 			ret = r;
 	}
+	x->nd_bypass = true;
 	return ret;
 }
 
@@ -1228,6 +1257,7 @@ er_xfrm_nd_bypass_remove(struct er_xfrm *x, struct er_err *err)
 	int ret = 0, r;
 
 	er_xfrm_nd_bypass_policies(pols);
+	x->nd_bypass = false;
 	for (i = 0; i < ER_XFRM_ND_BYPASS_COUNT; i++) {
 		r = xfrm_policy_del(x, pols[i].dir, &pols[i].sel,
 				    ret == 0 ? err : NULL);
@@ -1268,6 +1298,7 @@ static const struct er_kernel_ops xfrm_ops = {
 	.poll_event = xfrm_poll_event,
 	.acquire_dump = xfrm_acquire_dump,
 	.policy_add_bulk = xfrm_policy_add_bulk,
+	.policy_count = xfrm_policy_count,
 };
 
 static struct mnl_socket *

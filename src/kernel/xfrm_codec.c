@@ -1754,7 +1754,8 @@ out:
 
 int
 er_xfrm_spdinfo_decode(const void *buf, size_t len,
-		       struct er_xfrm_thresholds *t, uint32_t *npolicies)
+		       struct er_xfrm_thresholds *t,
+		       uint32_t counts[ER_DIR_COUNT])
 {
 	const struct nlattr *tb[XFRMA_SPD_MAX + 1];
 	const struct nlmsghdr *nlh = msg_check(buf, len, 4);
@@ -1779,13 +1780,16 @@ er_xfrm_spdinfo_decode(const void *buf, size_t len,
 	       sizeof(h));
 	t->v6_lbits = h.lbits;
 	t->v6_rbits = h.rbits;
-	if (npolicies != NULL) {
-		*npolicies = 0;
-		if (tb[XFRMA_SPD_INFO] != NULL) {
-			memcpy(&si, mnl_attr_get_payload(tb[XFRMA_SPD_INFO]),
-			       sizeof(si));
-			*npolicies = si.incnt + si.outcnt + si.fwdcnt;
-		}
+	if (counts != NULL) {
+		/* Main policies only: the socket ones are not dumped. */
+		ret = -EBADMSG;
+		if (tb[XFRMA_SPD_INFO] == NULL)
+			goto out;
+		memcpy(&si, mnl_attr_get_payload(tb[XFRMA_SPD_INFO]),
+		       sizeof(si));
+		counts[ER_DIR_IN] = si.incnt;
+		counts[ER_DIR_OUT] = si.outcnt;
+		counts[ER_DIR_FWD] = si.fwdcnt;
 	}
 	ret = 0;
 out:

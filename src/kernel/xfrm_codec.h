@@ -198,10 +198,12 @@ int er_xfrm_ack_decode(const void *buf, size_t len, int *error, char *msg,
 		       size_t msglen);
 
 /**
- * er_xfrm_spdinfo_decode - a NEWSPDINFO reply: thresholds and policy count
+ * er_xfrm_spdinfo_decode - a NEWSPDINFO reply: thresholds and, unless
+ *	@counts is NULL, the main policies per direction (enum er_dir)
  */
 int er_xfrm_spdinfo_decode(const void *buf, size_t len,
-			   struct er_xfrm_thresholds *t, uint32_t *npolicies);
+			   struct er_xfrm_thresholds *t,
+			   uint32_t counts[ER_DIR_COUNT]);
 
 /**
  * er_xfrm_nd_bypass_policies - the six ICMPv6 neighbour-discovery bypass

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * Restart reconciliation (reference 004) and the foreign-policy set.
+ * Restart reconciliation (reference 004) and the foreign-policy set; the
+ * run-time resync (resync.c) sorts the kernel with the same pieces.
  *
  * adopt_begin() reads the kernel into the engine's view: eroute's policies
  * get the owner ER_OWNER_ADOPTED, another daemon's go into the foreign set,
@@ -58,11 +59,48 @@ er_engine_foreign_note(struct er_engine *e, enum er_dir dir,
 		f = calloc(1, sizeof(*f));
 		if (f == NULL)
 			return;
-		*f = key;
+		f->dir = dir;
+		f->sel = *sel;
 		RB_INSERT(foreign_tree, &e->foreign, f);
+		e->nforeign[dir]++;
 	} else if (!present && f != NULL) {
 		RB_REMOVE(foreign_tree, &e->foreign, f);
+		e->nforeign[dir]--;
 		free(f);
+	}
+}
+
+/* A resync's dump shows another daemon's policy here. */
+void
+foreign_seen(struct er_engine *e, enum er_dir dir,
+	     const struct er_selector *sel)
+{
+	struct foreign_key key, *f;
+
+	er_engine_foreign_note(e, dir, sel, true);
+	key.dir = dir;
+	key.sel = *sel;
+	f = RB_FIND(foreign_tree, &e->foreign, &key);
+	if (f != NULL)
+		f->seen = true;
+}
+
+/* After a resync's dump: forget the foreign policies it did not show
+ * (@drop_unseen; a failed dump keeps them all, the safe side). */
+void
+foreign_sweep(struct er_engine *e, bool drop_unseen)
+{
+	struct foreign_key *f, *next;
+
+	for (f = RB_MIN(foreign_tree, &e->foreign); f != NULL; f = next) {
+		next = RB_NEXT(foreign_tree, &e->foreign, f);
+		if (drop_unseen && !f->seen) {
+			RB_REMOVE(foreign_tree, &e->foreign, f);
+			e->nforeign[f->dir]--;
+			free(f);
+			continue;
+		}
+		f->seen = false;
 	}
 }
 
@@ -75,12 +113,11 @@ foreign_free_all(struct er_engine *e)
 		RB_REMOVE(foreign_tree, &e->foreign, f);
 		free(f);
 	}
+	memset(e->nforeign, 0, sizeof(e->nforeign));
 }
 
 struct begin_ctx {
 	struct er_engine *e;
-	er_engine_ours_cb *ours;
-	void *ctx;
 	struct er_sa *larval;
 	size_t nlarval, cap;
 };
@@ -92,13 +129,21 @@ reqid_ours(const struct er_engine *e, uint32_t reqid)
 	       reqid - e->cfg.reqid_base < e->cfg.reqid_count;
 }
 
+/* The daemon's test when it gave one (adopt_begin), else the backend's
+ * owner field. */
+bool
+adopt_is_ours(const struct er_engine *e, const struct er_policy *pol)
+{
+	return e->ours != NULL ? e->ours(e->ours_ctx, pol)
+			       : pol->owner != ER_OWNER_FOREIGN;
+}
+
 static int
 adopt_policy(void *ctx, const struct er_policy *pol)
 {
 	struct begin_ctx *b = ctx;
 	struct er_engine *e = b->e;
-	bool ours = b->ours != NULL ? b->ours(b->ctx, pol)
-				    : pol->owner != ER_OWNER_FOREIGN;
+	bool ours = adopt_is_ours(e, pol);
 	struct er_policy p = *pol;
 
 	/* A persist policy (the backend's own ICMPv6 ND bypass) is the
@@ -180,12 +225,14 @@ int
 er_engine_adopt_begin(struct er_engine *e, er_engine_ours_cb *ours, void *ctx,
 		      struct er_err *err)
 {
-	struct begin_ctx b = {.e = e, .ours = ours, .ctx = ctx};
+	struct begin_ctx b = {.e = e};
 	int ret;
 
 	if (!RB_EMPTY(&e->conns_by_id))
 		return er_err_set(err, -EBUSY,
 				  "adopt: begin before adding connections");
+	e->ours = ours;
+	e->ours_ctx = ctx;
 	ret = er_kernel_policy_dump(&e->cfg.kernel, adopt_policy, &b, err);
 	if (ret == 0)
 		ret = er_kernel_sa_dump(&e->cfg.kernel, adopt_sa, &b, err);
@@ -361,39 +408,19 @@ adopt_instances(struct er_engine *e, const struct sa_index *ix,
 	}
 }
 
+/*
+ * Delete what eroute owns and nobody claims: the found policies
+ * (ER_OWNER_ADOPTED) no claim took, counted in e->adopt_stats.
+ * Return: 0, or -EIO when a delete failed (the policy stays in the view).
+ */
 int
-er_engine_adopt_finish(struct er_engine *e, struct er_adopt_stats *stats,
-		       struct er_err *err)
+adopt_delete_unclaimed(struct er_engine *e, struct er_err *err)
 {
-	struct er_adopt_stats st = {0};
-	struct sa_index ix = {0};
-	struct er_selector *gone = NULL;
-	enum er_dir *gone_dir = NULL;
+	struct er_selector *gone;
+	enum er_dir *gone_dir;
 	size_t ngone = 0, total;
-	struct conn *c, *next;
-	const struct er_sa *sa, *snext;
-	int ret;
+	int ret = 0;
 
-	if (!e->adopting)
-		return er_err_set(err, -EINVAL, "adopt: not begun");
-	ret = index_build(e, &ix);
-	if (ret < 0)
-		return er_err_set(err, ret, "out of memory");
-	/* Still without kernel calls: tunnels come back first, so their
-	 * claims are ipsec before anything is synced. */
-	RB_FOREACH(c, conn_id_tree, &e->conns_by_id) {
-		if (!c->cfg.group && c->group == NULL &&
-		    !er_conn_is_never_negotiate(&c->cfg) &&
-		    (c->rt == ER_RT_PROSPECTIVE || c->rt == ER_RT_UNROUTED))
-			adopt_groups(e, c, &ix, &st);
-	}
-	adopt_instances(e, &ix, &st);
-	free(ix.sa);
-
-	e->adopting = false;
-	e->adopt_stats = &st;
-	ret = claim_sync_all(e);
-	/* What eroute owns and nobody claims. */
 	total = er_spd_count(e->view, ER_DIR_OUT) +
 		er_spd_count(e->view, ER_DIR_IN) +
 		er_spd_count(e->view, ER_DIR_FWD);
@@ -418,10 +445,45 @@ er_engine_adopt_finish(struct er_engine *e, struct er_adopt_stats *stats,
 			continue;
 		}
 		er_spd_del(e->view, gone_dir[i], &gone[i]);
-		st.deleted++;
+		if (e->adopt_stats != NULL)
+			e->adopt_stats->deleted++;
 	}
 	free(gone);
 	free(gone_dir);
+	return ret;
+}
+
+int
+er_engine_adopt_finish(struct er_engine *e, struct er_adopt_stats *stats,
+		       struct er_err *err)
+{
+	struct er_adopt_stats st = {0};
+	struct sa_index ix = {0};
+	struct conn *c, *next;
+	const struct er_sa *sa, *snext;
+	int ret;
+
+	if (!e->adopting)
+		return er_err_set(err, -EINVAL, "adopt: not begun");
+	ret = index_build(e, &ix);
+	if (ret < 0)
+		return er_err_set(err, ret, "out of memory");
+	/* Still without kernel calls: tunnels come back first, so their
+	 * claims are ipsec before anything is synced. */
+	RB_FOREACH(c, conn_id_tree, &e->conns_by_id) {
+		if (!c->cfg.group && c->group == NULL &&
+		    !er_conn_is_never_negotiate(&c->cfg) &&
+		    (c->rt == ER_RT_PROSPECTIVE || c->rt == ER_RT_UNROUTED))
+			adopt_groups(e, c, &ix, &st);
+	}
+	adopt_instances(e, &ix, &st);
+	free(ix.sa);
+
+	e->adopting = false;
+	e->adopt_stats = &st;
+	ret = claim_sync_all(e);
+	if (adopt_delete_unclaimed(e, err) < 0)
+		ret = -EIO;
 	for (sa = er_sad_first(e->sad); sa != NULL; sa = snext) {
 		struct er_sa_id id = sa->id;
 
@@ -446,6 +508,7 @@ er_engine_adopt_finish(struct er_engine *e, struct er_adopt_stats *stats,
 			conn_transition(e, c, CEV_UP, NULL, NULL);
 	}
 	engine_settle(e);
+	resync_count_calibrate(e);
 	engine_log(e, ER_LOG_INFO, NULL,
 		   "restart: %zu policies adopted as they were, %zu updated, "
 		   "%zu added, %zu deleted, %zu foreign left alone; %zu SAs "

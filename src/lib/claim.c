@@ -13,6 +13,11 @@
  *
  * A kernel operation that fails leaves the view as it was (the kernel is
  * assumed unchanged), marks the key dirty, and the next tick retries.
+ *
+ * A (direction, selector) that another daemon's policy held before any
+ * claim was installed is never overwritten: sync() installs nothing there,
+ * marks the key blocked, and the claims wait until the foreign policy goes
+ * (resync.c syncs the key again when it does).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -73,11 +78,22 @@ tmpl_same(const struct er_tmpl *a, const struct er_tmpl *b)
 	       a->reqid == b->reqid;
 }
 
+/* A shunt (pass, drop, reject without templates) keeps its connection's
+ * reqid in the engine only: no kernel stores one for it, so a policy read
+ * back without it is the same policy. */
+static bool
+reqid_in_kernel(const struct er_policy *p)
+{
+	return p->ntmpl > 0 || p->action == ER_ACTION_TRAP ||
+	       p->action == ER_ACTION_HOLD || p->action == ER_ACTION_IPSEC;
+}
+
 bool
 policy_same(const struct er_policy *a, const struct er_policy *b)
 {
 	if (a->action != b->action || a->priority != b->priority ||
-	    a->reqid != b->reqid || a->owner != b->owner ||
+	    (reqid_in_kernel(a) && a->reqid != b->reqid) ||
+	    a->owner != b->owner ||
 	    a->lifetime != b->lifetime || a->ntmpl != b->ntmpl)
 		return false;
 	for (unsigned i = 0; i < a->ntmpl; i++) {
@@ -150,6 +166,23 @@ sync_key(struct er_engine *e, struct claim_key *k)
 		key_free(e, k);
 		return 0;
 	}
+	if (cur == NULL && foreign_has(e, k->dir, &k->sel)) {
+		char what[ER_SELECTOR_STRLEN + 16];
+
+		if (!k->blocked) {
+			er_policy_describe(k->dir, &k->sel, what,
+					   sizeof(what));
+			engine_log(e, ER_LOG_WARNING,
+				   engine_conn_by_id(e, best->owner),
+				   "%s belongs to another IPsec daemon; not "
+				   "overwriting it (waiting for it to go)",
+				   what);
+		}
+		k->blocked = true;
+		set_dirty(e, k, false);
+		return 0;
+	}
+	k->blocked = false;
 	want = best->pol;
 	want.owner = best->owner;
 	if (cur != NULL && !k->dirty && policy_same(cur, &want))
@@ -305,6 +338,12 @@ claim_sync_all(struct er_engine *e)
 				ret = -EIO;
 			continue;
 		}
+		/* Another daemon's: sync() leaves it alone, batching would
+		 * not. */
+		if (cur == NULL && foreign_has(e, k->dir, &k->sel)) {
+			sync_key(e, k);
+			continue;
+		}
 		want = best->pol;
 		want.owner = best->owner;
 		if (cur != NULL) {
@@ -358,6 +397,7 @@ claim_sync_all(struct er_engine *e)
 			}
 			er_spd_upsert(e->view, &pols[i], NULL);
 			set_dirty(e, k, false);
+			k->blocked = false;
 			if (e->adopt_stats != NULL) {
 				if (results[i] == ER_KERNEL_UPDATED)
 					e->adopt_stats->updated++;
@@ -376,6 +416,33 @@ claim_sync_all(struct er_engine *e)
 	free(pols);
 	free(results);
 	return ret;
+}
+
+void
+claim_mark_dirty(struct er_engine *e, struct claim_key *k)
+{
+	set_dirty(e, k, true);
+}
+
+int
+claim_sync(struct er_engine *e, struct claim_key *k)
+{
+	return sync_key(e, k);
+}
+
+/*
+ * Put the best claim back after another process removed or overwrote it:
+ * one add or one replace.  Once per key per engine second: a process that
+ * fights back costs a replace a second (the next tick's retry), not a loop.
+ */
+int
+claim_restore(struct er_engine *e, struct claim_key *k)
+{
+	set_dirty(e, k, true);
+	if (k->restored == e->now + 1)
+		return 0;
+	k->restored = e->now + 1;
+	return sync_key(e, k);
 }
 
 void

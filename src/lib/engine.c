@@ -1861,8 +1861,11 @@ on_policy_expire(struct er_engine *e, const struct er_kernel_event *ev)
 
 	/* The kernel removed it: our view follows first. */
 	er_spd_del(e->view, ev->dir, &ev->sel);
-	if (k == NULL)
+	if (k == NULL) {
+		/* Another daemon's policy, if anybody's. */
+		er_engine_foreign_note(e, ev->dir, &ev->sel, false);
 		return;
+	}
 	best = TAILQ_FIRST(&k->claims);
 	if (best == NULL)
 		return;
@@ -1878,6 +1881,17 @@ on_policy_expire(struct er_engine *e, const struct er_kernel_event *ev)
 	}
 	/* Not something that should have expired: put it back. */
 	claim_set(e, best->owner, &best->pol);
+}
+
+/* An SA of ours is gone from the kernel without an expire (another process
+ * deleted or flushed it): what its hard expiry would have done. */
+void
+engine_sa_gone(struct er_engine *e, const struct er_sa_id *id)
+{
+	struct er_kernel_event ev = {.type = ER_KEV_SA_EXPIRE, .hard = true};
+
+	ev.sa = *id;
+	on_sa_expire(e, &ev);
 }
 
 int
@@ -1898,13 +1912,16 @@ er_engine_kernel_event(struct er_engine *e, const struct er_kernel_event *ev,
 		break;
 	case ER_KEV_LOST:
 		engine_log(e, ER_LOG_WARNING, NULL,
-			   "kernel events were lost; holds are rescanned");
+			   "kernel events were lost (or the kernel was "
+			   "flushed): resyncing");
+		ret = er_engine_resync(e, err);
 		break;
 	case ER_KEV_POLICY_CHANGED:
-		/* Backends report only other daemons' policies here. */
-		er_engine_foreign_note(e, ev->dir, &ev->sel, !ev->deleted);
+		/* Backends report only other processes' changes here. */
+		resync_policy_changed(e, ev);
 		break;
 	case ER_KEV_SA_CHANGED:
+		resync_sa_changed(e, ev);
 		break;
 	default:
 		ret = er_err_set(err, -EINVAL, "unknown kernel event %d",
@@ -2365,7 +2382,10 @@ check_claims(const struct er_engine *e, char *buf, size_t len)
 		}
 		if (inst != NULL)
 			nkeys[k->dir]++;
-		if (k->dirty)
+		if (k->blocked && inst == NULL &&
+		    !foreign_has(e, k->dir, &k->sel))
+			FAIL("%s: blocked by no foreign policy", what);
+		if (k->dirty || (k->blocked && inst == NULL))
 			continue;
 		if (best == NULL)
 			FAIL("%s: key with no claimant left behind", what);

@@ -21,8 +21,10 @@
  * a bare shunt, with the policy it wants.  A claim key gathers every claim
  * on one (direction, selector), best first; the best one's policy is what
  * the kernel should have.  "installed" mirrors what the kernel has (the
- * engine's SPD view); "dirty" marks a key whose kernel operation failed and
- * is retried on the next tick.
+ * engine's SPD view); "dirty" marks a key whose kernel operation failed (or
+ * a restore that waits a second, resync.c) and is retried on the next tick;
+ * "blocked" marks a key another daemon's policy held first, which is never
+ * overwritten: its claims wait, uninstalled, until that policy goes.
  */
 struct claim_key;
 
@@ -43,6 +45,9 @@ struct claim_key {
 	struct claim_list claims;
 	bool dirty;
 	bool touched;
+	bool blocked;
+	bool seen;			/* found in a resync's dump */
+	uint64_t restored;		/* engine time + 1 of the last restore */
 };
 
 RB_HEAD(claim_tree, claim_key);
@@ -142,6 +147,7 @@ struct foreign_key {
 	RB_ENTRY(foreign_key) link;
 	enum er_dir dir;
 	struct er_selector sel;
+	bool seen;			/* found in a resync's dump */
 };
 
 RB_HEAD(foreign_tree, foreign_key);
@@ -173,6 +179,13 @@ struct er_engine {
 	struct route_tree routes;
 	bool adopting;			/* between adopt_begin and _finish */
 	struct er_adopt_stats *adopt_stats; /* counting, during _finish */
+	er_engine_ours_cb *ours;	/* adopt_begin's, for resyncs too */
+	void *ours_ctx;
+	size_t nforeign[ER_DIR_COUNT];
+	/* The kernel's policy count minus the view's and the foreign set's,
+	 * per direction, at the last resync (resync.c, er_engine_verify). */
+	long long count_extra[ER_DIR_COUNT];
+	bool count_known;
 };
 
 /* engine.c */
@@ -198,6 +211,20 @@ void route_free_all(struct er_engine *e);
 bool foreign_has(const struct er_engine *e, enum er_dir dir,
 		 const struct er_selector *sel);
 void foreign_free_all(struct er_engine *e);
+void engine_sa_gone(struct er_engine *e, const struct er_sa_id *id);
+
+/* adopt.c */
+void foreign_seen(struct er_engine *e, enum er_dir dir,
+		  const struct er_selector *sel);
+void foreign_sweep(struct er_engine *e, bool drop_unseen);
+bool adopt_is_ours(const struct er_engine *e, const struct er_policy *pol);
+int adopt_delete_unclaimed(struct er_engine *e, struct er_err *err);
+
+/* resync.c */
+void resync_policy_changed(struct er_engine *e,
+			   const struct er_kernel_event *ev);
+void resync_sa_changed(struct er_engine *e, const struct er_kernel_event *ev);
+void resync_count_calibrate(struct er_engine *e);
 
 /* claim.c */
 int claim_tree_cmp(const struct claim_key *a, const struct claim_key *b);
@@ -214,6 +241,9 @@ void claim_drop(struct er_engine *e, enum er_dir dir,
 		const struct er_selector *sel, uint32_t owner);
 bool claim_is_best(const struct claim *cl);
 void claim_retry_dirty(struct er_engine *e);
+int claim_sync(struct er_engine *e, struct claim_key *k);
+int claim_restore(struct er_engine *e, struct claim_key *k);
+void claim_mark_dirty(struct er_engine *e, struct claim_key *k);
 void claim_free_all(struct er_engine *e);
 int claim_sync_all(struct er_engine *e);
 bool policy_same(const struct er_policy *a, const struct er_policy *b);

@@ -128,6 +128,16 @@ er_kernel_poll_event(const struct er_kernel *k, struct er_kernel_event *ev)
 }
 
 int
+er_kernel_policy_count(const struct er_kernel *k, size_t counts[ER_DIR_COUNT],
+		       struct er_err *err)
+{
+	if (k->ops->policy_count == NULL)
+		return er_err_set(err, -EOPNOTSUPP, "%s: no policy count",
+				  k->ops->name);
+	return k->ops->policy_count(k->ctx, counts, err);
+}
+
+int
 er_kernel_acquire_dump(const struct er_kernel *k, er_kernel_event_cb *cb,
 		       void *cbctx, struct er_err *err)
 {

@@ -17,6 +17,12 @@ on_event(void *ctx, const struct er_event *ev)
 	struct h *h = ctx;
 	struct h_event *r;
 
+	if (ev->type == ER_EV_LOG && ev->level == ER_LOG_WARNING) {
+		h->nwarnings++;
+		snprintf(h->warning, sizeof(h->warning), "%s%s%s",
+			 ev->conn ? ev->conn : "", ev->conn ? ": " : "",
+			 ev->text);
+	}
 	if (h->verbose && ev->type == ER_EV_LOG)
 		fprintf(stderr, "  [%llu] %s%s%s\n",
 			(unsigned long long)ev->now, ev->conn ? ev->conn : "",

@@ -38,6 +38,8 @@ struct h {
 	size_t nev;
 	uint32_t next_spi;
 	bool verbose;
+	size_t nwarnings;		/* warnings the engine logged */
+	char warning[512];		/* the last one */
 	bool check_every_step;
 	uint64_t shunt_lifetime;
 	unsigned restarts;

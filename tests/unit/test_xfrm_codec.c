@@ -1570,15 +1570,17 @@ test_spdinfo(void **state)
 {
 	uint8_t buf[BUF];
 	struct er_xfrm_thresholds t = {24, 16, 64, 48}, got;
-	uint32_t n = 0;
+	uint32_t n[ER_DIR_COUNT] = {0};
 	size_t len;
 	int elen;
 
 	(void)state;
 	len = spdinfo_msg(buf);
-	assert_int_equal(er_xfrm_spdinfo_decode(buf, len, &got, &n), 0);
+	assert_int_equal(er_xfrm_spdinfo_decode(buf, len, &got, n), 0);
 	assert_memory_equal(&got, &t, sizeof(t));
-	assert_int_equal(n, 6);
+	assert_int_equal(n[ER_DIR_IN], 1);
+	assert_int_equal(n[ER_DIR_OUT], 2);
+	assert_int_equal(n[ER_DIR_FWD], 3);
 	elen = er_xfrm_spdinfo_encode(buf, sizeof(buf), 1, &t, NULL);
 	assert_int_equal(elen, MNL_NLMSG_HDRLEN + 4 + 2 * 8);
 	t.v4_lbits = 33;
