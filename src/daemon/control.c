@@ -42,8 +42,24 @@
 #define TURN_MIN 64
 /* Reads per turn while skipping an oversized line (of CONTROL_LINE_MAX). */
 #define DISCARD_READS 16
-/* At most one line per this many seconds about refused clients. */
+/* At most one line per this many seconds about refused clients, per
+ * reason. */
 #define REFUSAL_LOG_SECS 10.
+
+enum refusal {
+	REFUSE_BUSY,
+	REFUSE_FDS,
+	REFUSE_NOMEM,
+	REFUSALS,
+};
+
+static const struct {
+	const char *code, *why;
+} refusals[REFUSALS] = {
+	[REFUSE_BUSY] = {"EBUSY", "too many clients"},
+	[REFUSE_FDS] = {"EMFILE", "erouted is out of file descriptors"},
+	[REFUSE_NOMEM] = {"ENOMEM", "out of memory"},
+};
 
 struct client {
 	struct control *ctl;
@@ -89,8 +105,8 @@ struct control {
 	size_t nclients;
 	size_t queued;		/* unread answer bytes, all clients */
 	struct client *negotiator;
-	size_t refused;		/* since the last line about it */
-	ev_tstamp refusal_logged;
+	size_t refused[REFUSALS];	/* since the last line about it */
+	ev_tstamp refusal_logged[REFUSALS];
 };
 
 static void client_free(struct client *cl);
@@ -648,7 +664,7 @@ client_free(struct client *cl)
 /* Tell a client we cannot take it, and close.  The line fits in any
  * socket buffer, so the write does not block. */
 static void
-refuse(struct control *c, int fd, const char *code, const char *why)
+refuse(struct control *c, int fd, enum refusal r)
 {
 	struct ev_loop *loop = c->d->loop;
 	char line[256];
@@ -656,17 +672,18 @@ refuse(struct control *c, int fd, const char *code, const char *why)
 
 	n = snprintf(line, sizeof(line),
 		     "{\"ok\":false,\"error\":{\"code\":\"%s\","
-		     "\"message\":\"%s\"}}\n", code, why);
-	(void)!write(fd, line, (size_t)n);
+		     "\"message\":\"%s\"}}\n", refusals[r].code,
+		     refusals[r].why);
+	(void)!send(fd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
 	close(fd);
-	c->refused++;
-	if (ev_now(loop) - c->refusal_logged >= REFUSAL_LOG_SECS) {
+	c->refused[r]++;
+	if (ev_now(loop) - c->refusal_logged[r] >= REFUSAL_LOG_SECS) {
 		log_msg(ER_LOG_WARNING, NULL,
 			"control: %zu client%s refused: %s (%zu clients)",
-			c->refused, c->refused == 1 ? "" : "s", why,
-			c->nclients);
-		c->refused = 0;
-		c->refusal_logged = ev_now(loop);
+			c->refused[r], c->refused[r] == 1 ? "" : "s",
+			refusals[r].why, c->nclients);
+		c->refused[r] = 0;
+		c->refusal_logged[r] = ev_now(loop);
 	}
 }
 
@@ -693,12 +710,12 @@ client_add(struct control *c, int fd)
 	if (c->nclients >= CONTROL_CLIENTS_MAX ||
 	    (!privileged &&
 	     c->nclients >= CONTROL_CLIENTS_MAX - CONTROL_CLIENTS_RESERVED)) {
-		refuse(c, fd, "EBUSY", "too many clients");
+		refuse(c, fd, REFUSE_BUSY);
 		return;
 	}
 	cl = calloc(1, sizeof(*cl));
 	if (cl == NULL) {
-		refuse(c, fd, "ENOMEM", "out of memory");
+		refuse(c, fd, REFUSE_NOMEM);
 		return;
 	}
 	cl->ctl = c;
@@ -732,8 +749,7 @@ out_of_fds(struct control *c)
 		close(c->spare_fd);
 		fd = accept4(c->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd >= 0)
-			refuse(c, fd, "EMFILE",
-			       "erouted is out of file descriptors");
+			refuse(c, fd, REFUSE_FDS);
 		c->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	}
 	if (c->spare_fd < 0) {

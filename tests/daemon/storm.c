@@ -720,8 +720,10 @@ main(int argc, char **argv)
 				continue;
 			live++;
 			if (c->retry_at != 0 && c->retry_at <= t) {
-				if (t - t_start >= opt.seconds &&
-				    (c->kind == K_NORMAL || c->kind == K_PROBE)) {
+				bool ends = c->kind == K_NORMAL ||
+					    c->kind == K_PROBE;
+
+				if (ends && t - t_start >= opt.seconds) {
 					c->done = true;
 					continue;
 				}
@@ -780,7 +782,8 @@ main(int argc, char **argv)
 		}
 	}
 	printf("{\"clients\":%d,\"seconds\":%.1f,\"requests\":%llu,"
-	       "\"expected\":%llu,\"answers\":%llu,\"batches\":%llu,\"reconnects\":%llu,"
+	       "\"expected\":%llu,\"answers\":%llu,\"batches\":%llu,"
+	       "\"reconnects\":%llu,"
 	       "\"hangups\":%llu,\"long_lines\":%llu,"
 	       "\"connect_retries\":%llu,\"mismatches\":%llu,"
 	       "\"dropped\":%llu,\"stuck\":%llu,\"connect_failed\":%llu,"
