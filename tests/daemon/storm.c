@@ -25,7 +25,8 @@
  * answer was not the one its request must get, a client was dropped that
  * should not have been, or a batch went unanswered for --patience seconds.
  * Whether the stalled, huge and deaf clients were handled is for the test
- * to judge from the numbers.  STORM_DEBUG=1 prints each probe's time.
+ * to judge from the numbers.  SIGTERM ends the run early.  STORM_DEBUG=1
+ * prints each probe's time.
  */
 #include <errno.h>
 #include <signal.h>
@@ -163,6 +164,15 @@ static const char *code_names[8] = {"ok", "EINVAL", "EOPNOTSUPP", "ENOENT",
 
 static int ep;
 static double t_start;
+static volatile sig_atomic_t stopping;
+
+/* SIGTERM ends the run early, with the summary all the same. */
+static void
+on_term(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
 
 static double
 now_s(void)
@@ -676,6 +686,7 @@ main(int argc, char **argv)
 	if (opt.path == NULL)
 		usage();
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, on_term);
 	total = opt.clients + opt.stall + opt.deaf + opt.hold +
 		(opt.huge ? 1 : 0) + (opt.probe > 0 ? 1 : 0);
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -712,6 +723,8 @@ main(int argc, char **argv)
 		double t = now_s();
 		int n;
 
+		if (stopping)
+			opt.seconds = t - t_start;
 		live = 0;
 		for (int i = 0; i < total; i++) {
 			struct conn *c = &conns[i];

@@ -21,9 +21,13 @@ soft=$(prlimit --pid "$DPID" --nofile --output SOFT --noheadings)
 [ "$soft" -ge 2200 ] || fail "erouted's file limit is $soft, not raised for 2048 clients"
 nfd=$(ls "/proc/$DPID/fd" | wc -l)
 prlimit --pid "$DPID" --nofile=$((nfd + 20)): || fail "prlimit"
-"$STORM" --socket "$SOCK" --hold 60 --seconds 6 >"$TMP/hold.json" 2>"$TMP/hold.err" &
+# Held until told to go.
+"$STORM" --socket "$SOCK" --hold 60 --seconds 120 >"$TMP/hold.json" 2>"$TMP/hold.err" &
 hpid=$!
-sleep 2
+for _ in $(seq 500); do
+	[ "$(ls "/proc/$DPID/fd" | wc -l)" -ge $((nfd + 20)) ] && break
+	sleep 0.02
+done
 # At the limit, a newcomer is told so, over and over, and erouted does not
 # spin doing it.
 c0=$(cpu)
@@ -36,6 +40,7 @@ done
 c1=$(cpu)
 [ $((c1 - c0)) -le 50 ] || fail "erouted used $((c1 - c0)) ticks in 2 s at its fd limit"
 kill -0 "$DPID" || fail "erouted died at its fd limit"
+kill -TERM "$hpid"
 wait "$hpid" || fail "holders: $(cat "$TMP/hold.err")"
 h=$TMP/hold.json
 echo "fd limit: $(jq -c '{held, refused_emfile, refused_other, hold_dropped}' "$h")"
@@ -49,7 +54,7 @@ exits 0 er status
 # is refused (the last 64 places are not for it), root still gets in, and
 # past 2048 everybody is refused.
 prlimit --pid "$DPID" --nofile="$soft": || fail "prlimit"
-"$STORM" --socket "$SOCK" --hold 2000 --seconds 8 >"$TMP/many.json" 2>"$TMP/many.err" &
+"$STORM" --socket "$SOCK" --hold 2000 --seconds 120 >"$TMP/many.json" 2>"$TMP/many.err" &
 mpid=$!
 for _ in $(seq 100); do
 	[ "$(ls "/proc/$DPID/fd" | wc -l)" -ge 2000 ] && break
@@ -62,6 +67,7 @@ echo "$out" | grep -q "too many clients" || fail "unprivileged past the limit: $
 exits 0 er status
 "$STORM" --socket "$SOCK" --hold 100 --seconds 3 >"$TMP/more.json" 2>"$TMP/more.err" ||
 	fail "more holders: $(cat "$TMP/more.err")"
+kill -TERM "$mpid"
 wait "$mpid" || fail "holders: $(cat "$TMP/many.err")"
 echo "client limit: 2000 held: $(jq -c '{held, refused_ebusy}' "$TMP/many.json");" \
 	"100 more: $(jq -c '{held, refused_ebusy}' "$TMP/more.json")"
