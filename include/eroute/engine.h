@@ -320,7 +320,10 @@ int er_engine_verify(struct er_engine *e, struct er_err *err);
 
 /**
  * er_engine_tick - let time pass to @now: expire bare and failure shunts,
- *	revive auto=start connections, retry failed kernel operations
+ *	revive auto=start connections, retry failed kernel operations.
+ *	However far @now jumps, each expiry on the way fires once, in time
+ *	order, with the engine's clock at its deadline (so what it starts is
+ *	timed from then); the clock ends at @now.
  */
 void er_engine_tick(struct er_engine *e, uint64_t now);
 

@@ -80,7 +80,10 @@ struct er_kernel er_sim_kernel(struct er_sim *sim);
 int er_sim_add_local(struct er_sim *sim, const struct er_addr *a);
 
 /**
- * er_sim_set_now - move the sim's clock; lifetimes are checked by tick
+ * er_sim_tick - move the sim's clock to @now and expire what is due: SA
+ *	lifetimes (soft, hard, larval) and policy lifetimes, each raising
+ *	its event.  A jump stops at every deadline on the way, so each
+ *	expiry fires once, in time order.
  */
 void er_sim_tick(struct er_sim *sim, uint64_t now);
 

@@ -80,7 +80,7 @@ static int
 send_all(int fd, const char *s, size_t len)
 {
 	while (len > 0) {
-		ssize_t w = write(fd, s, len);
+		ssize_t w = send(fd, s, len, MSG_NOSIGNAL);
 
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -107,15 +107,28 @@ cli_call(struct cli *c, json_t *req, json_t **result)
 	}
 	text = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
-	if (text == NULL || send_all(c->fd, text, strlen(text)) < 0 ||
-	    send_all(c->fd, "\n", 1) < 0) {
-		fprintf(stderr, "eroute: cannot send to erouted: %s\n",
-			strerror(errno));
-		free(text);
+	if (text == NULL) {
+		fprintf(stderr, "eroute: out of memory\n");
 		return CLI_ERROR;
 	}
+	/* Refused (too many clients, out of descriptors), erouted says why
+	 * in a line and hangs up, maybe before our request is sent: the
+	 * line is read all the same. */
+	if (send_all(c->fd, text, strlen(text)) < 0 ||
+	    send_all(c->fd, "\n", 1) < 0) {
+		int e = errno;
+
+		line = cli_read_line(c);
+		if (line == NULL) {
+			fprintf(stderr, "eroute: cannot send to erouted: %s\n",
+				strerror(e));
+			free(text);
+			return CLI_ERROR;
+		}
+	} else {
+		line = cli_read_line(c);
+	}
 	free(text);
-	line = cli_read_line(c);
 	if (line == NULL) {
 		fprintf(stderr, "eroute: erouted closed the connection\n");
 		return CLI_ERROR;

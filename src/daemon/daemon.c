@@ -121,10 +121,12 @@ daemon_tick(struct daemon *d)
 {
 	uint64_t now = daemon_now(d);
 
+	/* The engine's clock first: what the kernel says next happened now,
+	 * and is logged and published with this time. */
+	er_engine_tick(d->engine, now);
 	if (d->sim != NULL)
 		er_sim_tick(d->sim, now);
 	drain_kernel(d);
-	er_engine_tick(d->engine, now);
 	negotiator_tick(d->negotiator, now);
 	/* Every expire-shunt-interval: lost acquires and idle shunts. */
 	if (now >= d->last_rescan + d->config->setup.expire_shunt_interval)
@@ -144,12 +146,14 @@ daemon_settle(struct daemon *d)
 static uint64_t
 next_deadline(struct daemon *d)
 {
-	uint64_t best = 0, t[3];
+	uint64_t best = 0, t[4];
 
 	t[0] = er_engine_next_deadline(d->engine);
 	t[1] = negotiator_next_deadline(d->negotiator);
 	t[2] = d->sim != NULL ? er_sim_next_deadline(d->sim) : 0;
-	for (int i = 0; i < 3; i++) {
+	/* The sweep of idle shunts and lost acquires is due too. */
+	t[3] = d->last_rescan + d->config->setup.expire_shunt_interval;
+	for (int i = 0; i < 4; i++) {
 		if (t[i] != 0 && (best == 0 || t[i] < best))
 			best = t[i];
 	}

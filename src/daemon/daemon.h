@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <ev.h>
 
@@ -42,6 +43,7 @@ struct daemon_options {
 	enum negotiator_kind negotiator;
 	enum clock_kind clock;
 	const char *socket_path;
+	gid_t socket_group;		/* (gid_t)-1: the daemon's own */
 	const char *state_dir;
 	enum er_log_level log_level;
 	bool check_only;

@@ -11,12 +11,14 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <ifaddrs.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
@@ -53,6 +55,8 @@ static const char usage_text[] =
 	"                            'eroute sim advance' (sim kernel only)\n"
 	"      --socket PATH         control socket (default $EROUTE_SOCKET or\n"
 	"                            " DEFAULT_SOCKET ")\n"
+	"      --socket-group GROUP  the socket's group, whose members may\n"
+	"                            change things (default: erouted's own)\n"
 	"      --state-dir DIR       journal directory (default "
 	DEFAULT_STATE_DIR ")\n"
 	"      --log-level LEVEL     error, warning, info (default) or debug\n"
@@ -150,6 +154,26 @@ updown_drain(struct daemon *d)
 			(unsigned long long)updown_timeout);
 }
 
+/* A group name, or a number. */
+static int
+group_parse(const char *s, gid_t *out)
+{
+	struct group *g = getgrnam(s);
+	char *end;
+	unsigned long n;
+
+	if (g != NULL) {
+		*out = g->gr_gid;
+		return 0;
+	}
+	errno = 0;
+	n = strtoul(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno != 0 || n >= (gid_t)-1)
+		return -EINVAL;
+	*out = (gid_t)n;
+	return 0;
+}
+
 static int
 parse_options(int argc, char **argv, struct daemon_options *o)
 {
@@ -159,6 +183,7 @@ parse_options(int argc, char **argv, struct daemon_options *o)
 		OPT_NEGOTIATOR,
 		OPT_CLOCK,
 		OPT_SOCKET,
+		OPT_SOCKET_GROUP,
 		OPT_STATE_DIR,
 		OPT_LOG_LEVEL,
 		OPT_UPDOWN_TIMEOUT,
@@ -171,6 +196,7 @@ parse_options(int argc, char **argv, struct daemon_options *o)
 		{"negotiator", required_argument, NULL, OPT_NEGOTIATOR},
 		{"clock", required_argument, NULL, OPT_CLOCK},
 		{"socket", required_argument, NULL, OPT_SOCKET},
+		{"socket-group", required_argument, NULL, OPT_SOCKET_GROUP},
 		{"state-dir", required_argument, NULL, OPT_STATE_DIR},
 		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 		{"updown-timeout", required_argument, NULL,
@@ -189,6 +215,7 @@ parse_options(int argc, char **argv, struct daemon_options *o)
 	o->negotiator = NEGOTIATOR_SIM;
 	o->clock = CLOCK_KIND_REAL;
 	o->socket_path = env != NULL && *env != '\0' ? env : DEFAULT_SOCKET;
+	o->socket_group = (gid_t)-1;
 	o->state_dir = DEFAULT_STATE_DIR;
 	o->log_level = ER_LOG_INFO;
 	while ((c = getopt_long(argc, argv, "fc:hV", longopts, NULL)) != -1) {
@@ -236,6 +263,13 @@ parse_options(int argc, char **argv, struct daemon_options *o)
 			break;
 		case OPT_SOCKET:
 			o->socket_path = optarg;
+			break;
+		case OPT_SOCKET_GROUP:
+			if (group_parse(optarg, &o->socket_group) < 0) {
+				fprintf(stderr, "erouted: --socket-group: no "
+						"group \"%s\"\n", optarg);
+				return 2;
+			}
 			break;
 		case OPT_STATE_DIR:
 			o->state_dir = optarg;
@@ -452,6 +486,23 @@ host_addresses(struct er_engine_config *ec)
 	ec->nlocal_addrs = n;
 }
 
+/* Room for every control client the socket takes, and then some: the
+ * soft limit goes up towards the hard one.  Past it, the control socket
+ * refuses newcomers with EMFILE. */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+	rlim_t want = CONTROL_CLIENTS_MAX + 1024;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		log_msg(ER_LOG_WARNING, NULL, "cannot raise the file limit: %s",
+			strerror(errno));
+}
+
 static int
 run(struct daemon *d)
 {
@@ -515,7 +566,9 @@ run(struct daemon *d)
 	if (make_parent(d->opt.socket_path, 0755) < 0)
 		log_msg(ER_LOG_WARNING, NULL, "%s: cannot make its directory",
 			d->opt.socket_path);
-	d->control = control_new(d, d->opt.socket_path, &err);
+	raise_fd_limit();
+	d->control = control_new(d, d->opt.socket_path, d->opt.socket_group,
+				 &err);
 	if (d->control == NULL) {
 		log_msg(ER_LOG_ERROR, NULL, "%s", err.msg);
 		return 1;

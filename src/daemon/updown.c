@@ -32,7 +32,8 @@ struct lane {
 	struct job_list jobs;
 	pid_t pid;			/* running, or 0 */
 	int out_fd;
-	size_t logged;
+	size_t logged;			/* bytes of output logged */
+	size_t dropped;			/* ... and past UPDOWN_LOG_MAX */
 	char line[256];
 	size_t nline;
 	ev_child child;
@@ -260,24 +261,31 @@ updown_on_event(struct updown *u, const struct er_event *ev)
 }
 
 static void
+log_line(struct lane *l)
+{
+	l->line[l->nline] = '\0';
+	log_msg(ER_LOG_INFO, l->conn, "updown: %s", l->line);
+	l->nline = 0;
+}
+
+/* A script's output, line by line (a long line in pieces), up to
+ * UPDOWN_LOG_MAX bytes a call; the rest is only counted. */
+static void
 log_output(struct lane *l, const char *buf, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (buf[i] != '\n' && l->nline < sizeof(l->line) - 1) {
-			l->line[l->nline++] = buf[i];
+		if (l->logged >= UPDOWN_LOG_MAX) {
+			l->dropped += n - i;
+			return;
+		}
+		l->logged++;
+		if (buf[i] == '\n') {
+			log_line(l);
 			continue;
 		}
-		if (buf[i] != '\n')
-			continue;
-		l->line[l->nline] = '\0';
-		if (l->logged < UPDOWN_LOG_MAX)
-			log_msg(ER_LOG_INFO, l->conn, "updown: %s", l->line);
-		else if (l->logged - l->nline < UPDOWN_LOG_MAX)
-			log_msg(ER_LOG_WARNING, l->conn,
-				"updown: output beyond %d bytes not logged",
-				UPDOWN_LOG_MAX);
-		l->logged += l->nline + 1;
-		l->nline = 0;
+		l->line[l->nline++] = buf[i];
+		if (l->nline == sizeof(l->line) - 1)
+			log_line(l);
 	}
 }
 
@@ -309,9 +317,19 @@ child_cb(struct ev_loop *loop, ev_child *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	/* Whatever is still in the pipe. */
-	while (l->out_fd >= 0 && (n = read(l->out_fd, buf, sizeof(buf))) > 0)
+	/* Whatever is still in the pipe, up to what a pipe holds: a writer
+	 * the script left running would keep it full for ever.  Closing it
+	 * below makes that writer's next write fail. */
+	for (int i = 0; i < 16 && l->out_fd >= 0 &&
+			(n = read(l->out_fd, buf, sizeof(buf))) > 0;
+	     i++)
 		log_output(l, buf, (size_t)n);
+	if (l->nline > 0)
+		log_line(l);
+	if (l->dropped > 0)
+		log_msg(ER_LOG_WARNING, l->conn,
+			"updown %s: %zu more bytes of output not logged",
+			j->verb, l->dropped);
 	if (WIFEXITED(w->rstatus) && WEXITSTATUS(w->rstatus) != 0)
 		log_msg(ER_LOG_WARNING, l->conn, "updown %s: exit status %d",
 			j->verb, WEXITSTATUS(w->rstatus));
@@ -380,6 +398,7 @@ lane_next(struct lane *l)
 		l->pid = pid;
 		l->out_fd = fds[0];
 		l->logged = 0;
+		l->dropped = 0;
 		l->nline = 0;
 		log_msg(ER_LOG_DEBUG, l->conn, "updown %s", j->verb);
 		ev_child_init(&l->child, child_cb, pid, 0);

@@ -502,14 +502,13 @@ tick_sa(void *ctx, const struct er_sa *sa, enum er_sa_expiry kind)
 	t->dead[t->ndead++] = sa->id;
 }
 
-void
-er_sim_tick(struct er_sim *sim, uint64_t now)
+/* Everything due at sim->now. */
+static void
+tick_due(struct er_sim *sim)
 {
 	struct tick_ctx t = {.sim = sim};
 	const struct er_policy *p, *next;
 
-	if (now > sim->now)
-		sim->now = now;
 	/* The kernel deletes what reached its hard limit, then says so. */
 	er_sad_expire(sim->sad, sim->now, tick_sa, &t);
 	for (size_t i = 0; i < t.ndead; i++)
@@ -545,6 +544,26 @@ er_sim_tick(struct er_sim *sim, uint64_t now)
 			}
 		}
 	}
+}
+
+void
+er_sim_tick(struct er_sim *sim, uint64_t now)
+{
+	uint64_t next, last = 0;
+
+	/* A jump of hours raises each expiry on the way once, in time order
+	 * (a soft one before its hard one), as a kernel ticking all along
+	 * would have. */
+	while ((next = er_sim_next_deadline(sim)) != 0 && next <= now &&
+	       next != last) {
+		last = next;
+		if (next > sim->now)
+			sim->now = next;
+		tick_due(sim);
+	}
+	if (now > sim->now)
+		sim->now = now;
+	tick_due(sim);
 }
 
 uint64_t

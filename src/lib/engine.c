@@ -1807,11 +1807,15 @@ on_sa_expire(struct er_engine *e, const struct er_kernel_event *ev)
 		/* Our SPI reservation timed out; a late success allocates
 		 * again. */
 		struct negotiation *n;
+		struct conn *owner = NULL;
 
 		TAILQ_FOREACH(n, &e->negs, link) {
-			if (n->spi_in == ev->sa.spi)
+			if (n->spi_in == ev->sa.spi) {
 				n->spi_in = 0;
+				owner = n->c;
+			}
 		}
+		engine_log(e, ER_LOG_INFO, owner, "SA %s larval expired", id);
 		if (ev->hard)
 			er_sad_del(e->sad, &ev->sa);
 		return;
@@ -2128,17 +2132,18 @@ collect_expired(void *ctx, const struct er_shunt *s)
 	l->sel[l->n++] = s->sel;
 }
 
-void
-er_engine_tick(struct er_engine *e, uint64_t now)
+/* Everything due at e->now: bare shunts, failure shunts, revivals. */
+static void
+tick_due(struct er_engine *e)
 {
 	struct expired_list ex = {0};
 	struct conn *c, *next;
+	char sel[ER_SELECTOR_STRLEN];
 
-	if (now > e->now)
-		e->now = now;
-	claim_retry_dirty(e);
 	er_shunt_expire(e->shunts, e->now, collect_expired, &ex);
 	for (size_t i = 0; i < ex.n; i++) {
+		er_selector_format(&ex.sel[i], sel, sizeof(sel));
+		engine_log(e, ER_LOG_INFO, NULL, "bare shunt %s expired", sel);
 		/* Dropping the claim restores what it covered (a group's
 		 * trap) with one replace, or deletes the policy. */
 		claim_drop(e, ER_DIR_OUT, &ex.sel[i], ER_OWNER_BARE);
@@ -2160,14 +2165,10 @@ er_engine_tick(struct er_engine *e, uint64_t now)
 	engine_settle(e);
 }
 
-uint64_t
-er_engine_now(const struct er_engine *e)
-{
-	return e->now;
-}
-
-uint64_t
-er_engine_next_deadline(const struct er_engine *e)
+/* The earliest expiry of ours, or 0: er_engine_next_deadline() without
+ * the retry of failed kernel calls, which expires nothing. */
+static uint64_t
+next_expiry(const struct er_engine *e)
 {
 	uint64_t best = 0;
 	const struct er_shunt *s;
@@ -2178,18 +2179,57 @@ er_engine_next_deadline(const struct er_engine *e)
 		if ((t) != 0 && (best == 0 || (t) < best))                    \
 			best = (t);                                           \
 	} while (0)
-	if (e->ndirty > 0)
-		CONSIDER(e->now + 1);
 	for (s = er_shunt_first(e->shunts); s != NULL;
 	     s = er_shunt_next(e->shunts, s))
 		CONSIDER(s->expires);
 	RB_FOREACH(c, conn_id_tree,
 		   (struct conn_id_tree *)(uintptr_t)&e->conns_by_id) {
+		/* What tick_due() would take, and nothing else. */
 		if (c->rt == ER_RT_FAILURE)
 			CONSIDER(c->failure_expires);
-		CONSIDER(c->revive_at);
+		if (c->rt == ER_RT_PROSPECTIVE)
+			CONSIDER(c->revive_at);
 	}
 #undef CONSIDER
+	return best;
+}
+
+void
+er_engine_tick(struct er_engine *e, uint64_t now)
+{
+	uint64_t next, last = 0;
+
+	claim_retry_dirty(e);
+	/* However far the clock jumped (a suspend, a manual clock), every
+	 * expiry on the way fires once, in time order, on its own time: what
+	 * it starts -- a revival, an instance's bare shunt -- is timed from
+	 * then, as if every second had been ticked. */
+	while ((next = next_expiry(e)) != 0 && next <= now && next != last) {
+		last = next;
+		if (next > e->now)
+			e->now = next;
+		tick_due(e);
+	}
+	if (now > e->now)
+		e->now = now;
+	/* Anything still due (the loop above never spins on it). */
+	tick_due(e);
+}
+
+uint64_t
+er_engine_now(const struct er_engine *e)
+{
+	return e->now;
+}
+
+uint64_t
+er_engine_next_deadline(const struct er_engine *e)
+{
+	uint64_t best = next_expiry(e);
+
+	/* Failed kernel calls are retried on the next tick. */
+	if (e->ndirty > 0 && (best == 0 || e->now + 1 < best))
+		best = e->now + 1;
 	return best;
 }
 

@@ -1,8 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # The updown hook: verbs in libreswan's order, PLUTO_* variables, one call
-# at a time per connection; a failing, hanging or chatty script does not
-# stall erouted.
+# at a time per connection; a script that hangs, crashes, fails, prints
+# megabytes or leaves a writer behind is killed or drained, logged with its
+# connection and status, and stalls neither erouted nor its connection's
+# later calls.
 . "$(dirname "$0")/lib.sh"
 
 REC=$TMP/updown.log
@@ -22,7 +24,20 @@ head -c 2000000 /dev/zero | tr '\0' 'x'
 echo
 exit 3
 SH
-chmod +x "$TMP/slow.sh" "$TMP/bad.sh"
+# One script, a different fault per call, each call recorded first: hang,
+# crash, megabytes on both outputs and a failure, a writer left behind.
+cat >"$TMP/wild.sh" <<SH
+#!/bin/sh
+echo "\$PLUTO_VERB" >>"$TMP/wild.rec"
+n=\$(wc -l <"$TMP/wild.rec")
+case \$n in
+1) sleep 60 ;;
+2) kill -SEGV \$\$ ;;
+3) head -c 20000000 /dev/zero | tr '\\0' 'o'; head -c 20000000 /dev/zero | tr '\\0' 'e' >&2; exit 4 ;;
+4) yes & exit 0 ;;
+esac
+SH
+chmod +x "$TMP/slow.sh" "$TMP/bad.sh" "$TMP/wild.sh"
 cat >"$CONF" <<CONF
 conn west
 	left=192.0.2.10
@@ -58,6 +73,12 @@ conn bad
 	left=192.0.2.10
 	right=198.51.100.23
 	leftupdown=$TMP/bad.sh
+	auto=add
+
+conn wild
+	left=192.0.2.10
+	right=198.51.100.24
+	leftupdown=$TMP/wild.sh
 	auto=add
 CONF
 start --updown-timeout 2
@@ -140,8 +161,44 @@ for _ in $(seq 250); do
 	sleep 0.02
 done
 grep -q "bad: warning: updown prepare-host: exit status 3" "$LOG" || fail "exit status logged"
-[ "$(grep -c '^bad: updown: ' "$LOG")" -le 20 ] || fail "output bounded"
+# 4096 bytes a call are logged, in lines of at most 255: 17 lines, 2 calls.
+[ "$(grep -c "^bad: updown: " "$LOG")" -le 34 ] || fail "output bounded"
 eq "$(state bad)" "prospective" "bad script did not affect routing"
+
+# The wild one: every fault logged with the connection and what happened,
+# erouted answering all along, its memory bounded, and the calls still in
+# order, one at a time.
+if [ "${EROUTE_SANITIZE:-0}" = 1 ]; then RSS_CAP_KB=$((512 * 1024)); else RSS_CAP_KB=$((64 * 1024)); fi
+log_has() {
+	for _ in $(seq 500); do
+		grep -q "$1" "$LOG" && return 0
+		er status >/dev/null || fail "erouted stopped answering ($2)"
+		sleep 0.02
+	done
+	fail "$2: no '$1' in the log"
+}
+er route wild >/dev/null
+log_has "wild: warning: updown prepare-host: still running after 2s; killed" "hang"
+log_has "wild: warning: updown prepare-host: killed by signal 9" "hang's status"
+log_has "wild: warning: updown route-host: exit status 139" "crash (sh reports SIGSEGV as 128 + 11)"
+er unroute wild >/dev/null
+t0=$(date +%s%N)
+log_has "wild: warning: updown unroute-host: exit status 4" "chatty failure"
+echo "updown: 40 MB of output drained in $((($(date +%s%N) - t0) / 1000000)) ms"
+[ "$(grep -c '^wild: updown: ' "$LOG")" -le 20 ] || fail "chatty output not bounded"
+grep -q "^wild: warning: updown unroute-host: [0-9]* more bytes of output not logged" "$LOG" || fail "truncation not logged"
+er route wild >/dev/null
+for _ in $(seq 500); do
+	[ "$(wc -l <"$TMP/wild.rec")" -ge 5 ] && break
+	er status >/dev/null || fail "erouted stopped answering behind a writer left running"
+	sleep 0.02
+done
+eq "$(tr '\n' ' ' <"$TMP/wild.rec")" "prepare-host route-host unroute-host prepare-host route-host " "wild calls in order"
+exits 0 er status
+eq "$(state wild)" "prospective" "wild routed"
+peak=$(awk '$1 == "VmHWM:" { print $2 }' "/proc/$DPID/status")
+echo "updown: erouted VmHWM $peak kB"
+[ "$peak" -le "$RSS_CAP_KB" ] || fail "erouted's peak memory $peak kB"
 
 # A clean shutdown, as libreswan's: down for what is up, then unroute for
 # what is routed; erouted waits for the calls (a hanging one only to its

@@ -40,6 +40,7 @@ on_event(void *ctx, const struct er_event *ev)
 	r = &h->ev[h->nev++];
 	memset(r, 0, sizeof(*r));
 	r->type = ev->type;
+	r->now = ev->now;
 	if (ev->conn != NULL)
 		snprintf(r->conn, sizeof(r->conn), "%s", ev->conn);
 	r->verb = ev->verb;

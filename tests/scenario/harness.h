@@ -21,6 +21,7 @@
 
 struct h_event {
 	enum er_event_type type;
+	uint64_t now;			/* the engine's clock when it came */
 	char conn[ER_CONN_NAME_MAX];
 	enum er_updown_verb verb;
 	enum er_routing old_state, new_state;
