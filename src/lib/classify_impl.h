@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The classifier's insides, shared by classify.c (the API and where a rule
+ * goes), classify_table.c (one hash table), classify_lookup.c (the portable
+ * lookups) and classify_simd.c (the vector batch path).
+ *
+ * A classifier holds, per address family, a list of tables ordered by the
+ * lowest priority each holds ("bound").  A table has a signature: a source
+ * and a destination prefix length, and optionally the protocol and the
+ * exact source and/or destination port.  It takes any rule at least as
+ * specific as its signature, and hashes a rule (or a packet) on the
+ * signature's part of its fields.  Rules whose hashes are equal form a
+ * group: a list sorted by (priority, selector, age) hanging off a bucket.
+ * A lookup visits the tables in bound order, probes one bucket in each and
+ * walks at most the one group whose hash it computed, and stops at the
+ * first table whose bound is worse than the best match so far.
+ *
+ * Indices, not pointers, link rules (0 = none): a rule is 128 bytes in a
+ * segmented pool, and a bucket slot is 8 bytes.
+ */
+#ifndef EROUTE_CLASSIFY_IMPL_H
+#define EROUTE_CLASSIFY_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eroute/classify.h"
+
+#include "segarray.h"
+
+#define CLS_FAM_V4 0
+#define CLS_FAM_V6 1
+#define CLS_FAM_COUNT 2
+
+/* A group never grows past this many rules unless no more specific table
+ * can separate them (rules equal in every hashed field). */
+#define CLS_GROUP_MAX 8
+
+/* Buckets of a new table (log2). */
+#define CLS_LEVEL_MIN 2
+
+/* Rules are pooled 2^CLS_POOL_B0 at first, doubling. */
+#define CLS_POOL_B0 4
+
+/* A packet as the tables see it: addresses as host-order 32-bit words. */
+struct cls_pkt {
+	uint32_t src[4], dst[4];
+	uint32_t ports; /* sport << 16 | dport */
+	uint8_t proto;
+};
+
+struct er_cls_rule {
+	/* What a lookup reads: the first cache line. */
+	uint32_t prio;
+	uint32_t next; /* next (worse) rule of the group */
+	uint8_t slen, dlen;
+	uint8_t proto; /* 0: any */
+	uint8_t fam;
+	uint16_t sp_lo, sp_hi; /* 0-65535 when proto is any */
+	uint16_t dp_lo, dp_hi;
+	uint32_t src[4], dst[4]; /* as given (host bits are masked when used) */
+	uint32_t hash;           /* the group's hash in its table */
+	void *data;
+	/* Bookkeeping for changes. */
+	uint32_t self;     /* own index in the pool */
+	uint32_t prev;     /* previous rule of the group, 0 at the head */
+	uint32_t bnext;    /* group heads: next group in the bucket */
+	uint32_t count;    /* group heads: rules in the group */
+	uint32_t heap_pos; /* in the table's bound heap */
+	struct cls_table *table;
+	uint64_t seq; /* order of addition: the last tie-break */
+	struct er_port_range raw_sport, raw_dport; /* as given */
+} __attribute__((aligned(64)));
+
+/* A bucket: its first group's hash and head; CLS_MORE says the head's
+ * bnext leads to more groups, so a probe that misses the first hash can
+ * stop without touching a rule. */
+#define CLS_MORE 0x80000000u
+struct cls_slot {
+	uint32_t hash;
+	uint32_t ref;
+};
+
+struct cls_heapent {
+	uint32_t prio;
+	uint32_t idx;
+};
+
+struct cls_table {
+	/* What a lookup reads. */
+	uint32_t bound;  /* lowest priority held: exact */
+	uint32_t lomask; /* (1 << level) - 1 */
+	uint32_t split;  /* linear hashing: buckets below are split */
+	uint32_t xmask;  /* ports hashed: sport << 16 | dport */
+	uint32_t smask[4], dmask[4];
+	uint8_t pmask; /* 0xff when the protocol is hashed */
+	uint8_t fam;
+	uint8_t slen, dlen;
+	uint32_t pos;          /* index in its family's order */
+	struct segarray slots; /* struct cls_slot */
+	/* Bookkeeping. */
+	uint32_t level;
+	uint32_t nkeys, nrules;
+	uint64_t id;          /* creation order: ties in the order */
+	struct segarray heap; /* struct cls_heapent, a min-heap */
+};
+
+/* What a table hashes on. */
+struct cls_sig {
+	uint8_t slen, dlen, pmask;
+	uint32_t xmask;
+};
+
+struct er_cls {
+	struct cls_table **order[CLS_FAM_COUNT]; /* by (bound, id) */
+	uint32_t ntab[CLS_FAM_COUNT], captab[CLS_FAM_COUNT];
+	struct segarray pool; /* struct er_cls_rule; index 0 unused */
+	uint32_t pool_top;    /* indices below were handed out once */
+	uint32_t free_head;   /* free rules, linked through next */
+	size_t nrules;
+	uint64_t seq, next_id;
+	struct memacct mem;
+	bool simd;
+};
+
+static inline struct er_cls_rule *
+cls_rule(const struct er_cls *c, uint32_t idx)
+{
+	return (struct er_cls_rule *)segarray_at_fixed(
+	        &c->pool, idx, CLS_POOL_B0, sizeof(struct er_cls_rule));
+}
+
+static inline struct cls_slot *
+cls_slot_at(const struct cls_table *t, uint32_t b)
+{
+	return (struct cls_slot *)segarray_at_fixed(&t->slots, b, CLS_LEVEL_MIN,
+	                                            sizeof(struct cls_slot));
+}
+
+/* The bucket a hash falls in (linear hashing). */
+static inline uint32_t
+cls_bucket(const struct cls_table *t, uint32_t h)
+{
+	uint32_t b = h & t->lomask;
+
+	if (b < t->split)
+		b = h & (t->lomask << 1 | 1);
+	return b;
+}
+
+/* The mask of the first @len bits of a 32-bit word (len 0..32). */
+static inline uint32_t
+cls_mask32(unsigned len)
+{
+	return (uint32_t)(0xffffffff00000000ull >> len);
+}
+
+/* Word @w's share of a @len-bit prefix of a 128-bit address. */
+static inline uint32_t
+cls_mask_word(unsigned len, unsigned w)
+{
+	unsigned lo = 32 * w;
+
+	if (len <= lo)
+		return 0;
+	return cls_mask32(len - lo > 32 ? 32 : len - lo);
+}
+
+static inline uint32_t
+cls_fmix(uint32_t h)
+{
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h;
+}
+
+/* Multipliers: odd, and different per field so that equal values in
+ * different fields do not cancel.  The SIMD path uses the same ones. */
+#define CLS_K_SRC 0x9e3779b1u
+#define CLS_K_DST 0x85ebca77u
+#define CLS_K_PORTS 0xc2b2ae3du
+#define CLS_K_PROTO 0x27d4eb2fu
+
+static inline uint32_t
+cls_hash4(uint32_t s, uint32_t d, uint32_t ports, uint32_t proto)
+{
+	return cls_fmix(s * CLS_K_SRC ^ d * CLS_K_DST ^ ports * CLS_K_PORTS ^
+	                proto * CLS_K_PROTO);
+}
+
+static inline uint32_t
+cls_hash_pkt4(const struct cls_table *t, const struct cls_pkt *p)
+{
+	return cls_hash4(p->src[0] & t->smask[0], p->dst[0] & t->dmask[0],
+	                 p->ports & t->xmask, p->proto & t->pmask);
+}
+
+static inline uint32_t
+cls_hash_pkt6(const struct cls_table *t, const struct cls_pkt *p)
+{
+	uint32_t h = 0;
+
+	for (unsigned w = 0; w < 4; w++)
+		h ^= ((p->src[w] & t->smask[w]) * CLS_K_SRC ^
+		      (p->dst[w] & t->dmask[w]) * CLS_K_DST) *
+		     (2 * w + 1);
+	return cls_fmix(h ^ (p->ports & t->xmask) * CLS_K_PORTS ^
+	                (uint32_t)(p->proto & t->pmask) * CLS_K_PROTO);
+}
+
+static inline uint32_t
+cls_hash_pkt(const struct cls_table *t, const struct cls_pkt *p)
+{
+	return t->fam == CLS_FAM_V4 ? cls_hash_pkt4(t, p) : cls_hash_pkt6(t, p);
+}
+
+/* Does rule @r match packet @p (of the rule's family)? */
+static inline bool
+cls_rule_matches(const struct er_cls_rule *r, const struct cls_pkt *p)
+{
+	uint16_t sport = (uint16_t)(p->ports >> 16), dport = (uint16_t)p->ports;
+
+	if (r->fam == CLS_FAM_V4) {
+		if (((p->src[0] ^ r->src[0]) & cls_mask32(r->slen)) != 0 ||
+		    ((p->dst[0] ^ r->dst[0]) & cls_mask32(r->dlen)) != 0)
+			return false;
+	} else {
+		for (unsigned w = 0; w < 4; w++) {
+			if (((p->src[w] ^ r->src[w]) &
+			     cls_mask_word(r->slen, w)) != 0 ||
+			    ((p->dst[w] ^ r->dst[w]) &
+			     cls_mask_word(r->dlen, w)) != 0)
+				return false;
+		}
+	}
+	return (r->proto == 0 || r->proto == p->proto) && r->sp_lo <= sport &&
+	       sport <= r->sp_hi && r->dp_lo <= dport && dport <= r->dp_hi;
+}
+
+/* classify.c */
+bool cls_rule_before(const struct er_cls_rule *a, const struct er_cls_rule *b);
+void cls_table_reorder(struct er_cls *c, struct cls_table *t);
+
+/* classify_table.c */
+struct cls_table *cls_table_new(struct er_cls *c, unsigned fam,
+                                const struct cls_sig *sig);
+void cls_table_free(struct er_cls *c, struct cls_table *t);
+bool cls_table_fits(const struct cls_table *t, const struct er_cls_rule *r);
+uint32_t cls_table_rule_hash(const struct cls_table *t,
+                             const struct er_cls_rule *r);
+uint32_t cls_table_group(const struct er_cls *c, const struct cls_table *t,
+                         uint32_t h);
+int cls_table_insert(struct er_cls *c, struct cls_table *t,
+                     struct er_cls_rule *r);
+void cls_table_remove(struct er_cls *c, struct cls_table *t,
+                      struct er_cls_rule *r);
+
+/* A single lookup probes this many tables at a time. */
+#define CLS_LOOKAHEAD 8
+
+/* A batch is looked up in chunks of this many packets. */
+#define CLS_CHUNK 64
+
+/* One chunk in flight.  The IPv4 fields are also kept as arrays indexed
+ * by position in act[] (the packets still in the race), so that the hash
+ * step reads them in order, CLS_CHUNK lanes always defined. */
+struct cls_chunk {
+	struct cls_pkt cp[CLS_CHUNK];
+	const struct er_cls_rule *best[CLS_CHUNK];
+	uint64_t bp[CLS_CHUNK]; /* best's priority; UINT64_MAX: none */
+	uint8_t act[CLS_CHUNK];
+	uint32_t src4[CLS_CHUNK], dst4[CLS_CHUNK];
+	uint32_t ports[CLS_CHUNK], proto[CLS_CHUNK];
+	uint32_t h[CLS_CHUNK];
+};
+
+/* Hash the first @n IPv4 lanes of @ch for table @t into ch->h. */
+typedef void cls_hash_chunk4_fn(const struct cls_table *t, struct cls_chunk *ch,
+                                uint32_t n);
+
+/* classify_lookup.c */
+int cls_pkt_load(struct cls_pkt *cp, const struct er_packet *pkt);
+cls_hash_chunk4_fn cls_hash_chunk4_portable;
+void cls_lookup_batch_with(const struct er_cls *c, const struct er_packet *pkts,
+                           size_t n, void **out, cls_hash_chunk4_fn *hash4);
+void cls_lookup_batch_portable(const struct er_cls *c,
+                               const struct er_packet *pkts, size_t n,
+                               void **out);
+
+/* classify_check.c: 0, or -1 with what is wrong in @buf (tests only). */
+int cls_check(const struct er_cls *c, char *buf, size_t len);
+
+/* classify_simd.c */
+bool cls_simd_supported(void);
+void cls_lookup_batch_simd(const struct er_cls *c, const struct er_packet *pkts,
+                           size_t n, void **out);
+
+#endif

@@ -1,0 +1,419 @@
+// SPDX-License-Identifier: MIT
+/*
+ * One classifier table: the rules that fit a signature, hashed on it.
+ *
+ * The buckets are a linear hash: the table starts with 2^CLS_LEVEL_MIN
+ * buckets and, whenever the groups outnumber half the buckets, splits one
+ * bucket (the next in turn) into itself and one new bucket at the end; it
+ * merges them back the same way when groups fall under an eighth.  Every
+ * add or delete therefore moves at most one bucket's groups, and the
+ * segmented slot array grows without copying: no step is proportional to
+ * the table's size.
+ *
+ * A bucket is a list of group heads (linked through bnext) whose first
+ * element's hash is kept in the slot, so that most probes of a bucket that
+ * does not hold the packet's hash never leave the slot array.  All hashes
+ * in a table's groups are distinct: two rules with the same hash are in the
+ * same group whatever their fields, so a probe walks at most one group.
+ *
+ * The table's bound (its best priority) is the top of a min-heap over all
+ * its rules, so a delete that takes the best rule gives the next best, not
+ * a stale value, in O(log n).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "classify_impl.h"
+
+/* ---- slots and buckets ------------------------------------------- */
+
+static void
+slot_set(const struct er_cls *c, struct cls_slot *s, uint32_t first)
+{
+	const struct er_cls_rule *f;
+
+	if (first == 0) {
+		s->hash = 0;
+		s->ref = 0;
+		return;
+	}
+	f = cls_rule(c, first);
+	s->hash = f->hash;
+	s->ref = first | (f->bnext != 0 ? CLS_MORE : 0);
+}
+
+static uint32_t
+slot_first(const struct cls_slot *s)
+{
+	return s->ref & ~CLS_MORE;
+}
+
+/* The head of the group with hash @h in bucket @b, or 0. */
+static uint32_t
+bucket_find(const struct er_cls *c, const struct cls_table *t, uint32_t b,
+            uint32_t h)
+{
+	const struct cls_slot *s = cls_slot_at(t, b);
+	uint32_t i = slot_first(s);
+
+	if (i == 0)
+		return 0;
+	if (s->hash == h)
+		return i;
+	if (!(s->ref & CLS_MORE))
+		return 0;
+	for (i = cls_rule(c, i)->bnext; i != 0; i = cls_rule(c, i)->bnext) {
+		if (cls_rule(c, i)->hash == h)
+			return i;
+	}
+	return 0;
+}
+
+static void
+bucket_push(const struct er_cls *c, struct cls_table *t, uint32_t b,
+            struct er_cls_rule *head)
+{
+	struct cls_slot *s = cls_slot_at(t, b);
+
+	head->bnext = slot_first(s);
+	slot_set(c, s, head->self);
+}
+
+/* Put @head in @old's place in bucket @b; @head NULL just unlinks. */
+static void
+bucket_swap(const struct er_cls *c, struct cls_table *t, uint32_t b,
+            struct er_cls_rule *old, struct er_cls_rule *head)
+{
+	struct cls_slot *s = cls_slot_at(t, b);
+	uint32_t first = slot_first(s), repl = old->bnext;
+	struct er_cls_rule *p;
+
+	if (head != NULL) {
+		head->bnext = old->bnext;
+		repl = head->self;
+	}
+	if (first == old->self) {
+		first = repl;
+	} else {
+		p = cls_rule(c, first);
+		while (p->bnext != old->self)
+			p = cls_rule(c, p->bnext);
+		p->bnext = repl;
+	}
+	old->bnext = 0;
+	slot_set(c, s, first);
+}
+
+static uint32_t
+nbuckets(const struct cls_table *t)
+{
+	return t->lomask + 1 + t->split;
+}
+
+/* Split the next bucket in turn when the groups outnumber half the
+ * buckets.  Out of memory only leaves the table fuller. */
+static void
+maybe_grow(struct er_cls *c, struct cls_table *t)
+{
+	uint32_t nb = nbuckets(t), from, to, bit, i, next;
+	uint32_t keep = 0, move = 0;
+	struct cls_slot *sf, *st;
+
+	if (t->nkeys * 2 <= nb || t->level >= 30)
+		return;
+	if (nb >= segarray_capacity(&t->slots) &&
+	    segarray_grow(&t->slots, &c->mem) < 0)
+		return;
+	from = t->split;
+	bit = t->lomask + 1;
+	to = from + bit;
+	sf = cls_slot_at(t, from);
+	st = cls_slot_at(t, to);
+	for (i = slot_first(sf); i != 0; i = next) {
+		struct er_cls_rule *r = cls_rule(c, i);
+
+		next = r->bnext;
+		if (r->hash & bit) {
+			r->bnext = move;
+			move = i;
+		} else {
+			r->bnext = keep;
+			keep = i;
+		}
+	}
+	slot_set(c, sf, keep);
+	slot_set(c, st, move);
+	if (++t->split == bit) {
+		t->level++;
+		t->lomask = t->lomask << 1 | 1;
+		t->split = 0;
+	}
+}
+
+/* Merge the last bucket back when groups fall under an eighth. */
+static void
+maybe_shrink(struct er_cls *c, struct cls_table *t)
+{
+	uint32_t nb = nbuckets(t), from, i;
+	struct cls_slot *sf, *st;
+	struct er_cls_rule *r;
+
+	if (nb <= 1u << CLS_LEVEL_MIN || t->nkeys * 8 >= nb)
+		return;
+	if (t->split == 0) {
+		t->level--;
+		t->lomask >>= 1;
+		t->split = t->lomask + 1;
+	}
+	t->split--;
+	from = t->split + t->lomask + 1;
+	sf = cls_slot_at(t, from);
+	st = cls_slot_at(t, t->split);
+	i = slot_first(sf);
+	if (i != 0) {
+		r = cls_rule(c, i);
+		while (r->bnext != 0)
+			r = cls_rule(c, r->bnext);
+		r->bnext = slot_first(st);
+		slot_set(c, st, i);
+	}
+	slot_set(c, sf, 0);
+	if (t->slots.nseg > 1 && nb - 1 <= segarray_capacity(&t->slots) / 2)
+		segarray_shrink(&t->slots, &c->mem);
+}
+
+/* ---- the bound heap ---------------------------------------------- */
+
+static struct cls_heapent *
+heap_at(const struct cls_table *t, uint32_t pos)
+{
+	return (struct cls_heapent *)segarray_at(&t->heap, pos);
+}
+
+static void
+heap_put(const struct er_cls *c, struct cls_table *t, uint32_t pos,
+         struct cls_heapent e)
+{
+	*heap_at(t, pos) = e;
+	cls_rule(c, e.idx)->heap_pos = pos;
+}
+
+static void
+heap_up(const struct er_cls *c, struct cls_table *t, uint32_t pos)
+{
+	struct cls_heapent e = *heap_at(t, pos);
+
+	while (pos > 0) {
+		uint32_t parent = (pos - 1) / 2;
+		struct cls_heapent pe = *heap_at(t, parent);
+
+		if (pe.prio <= e.prio)
+			break;
+		heap_put(c, t, pos, pe);
+		pos = parent;
+	}
+	heap_put(c, t, pos, e);
+}
+
+static void
+heap_down(const struct er_cls *c, struct cls_table *t, uint32_t pos)
+{
+	struct cls_heapent e = *heap_at(t, pos);
+	uint32_t n = t->nrules;
+
+	for (;;) {
+		uint32_t m = 2 * pos + 1;
+
+		if (m >= n)
+			break;
+		if (m + 1 < n && heap_at(t, m + 1)->prio < heap_at(t, m)->prio)
+			m++;
+		if (heap_at(t, m)->prio >= e.prio)
+			break;
+		heap_put(c, t, pos, *heap_at(t, m));
+		pos = m;
+	}
+	heap_put(c, t, pos, e);
+}
+
+/* Take the entry at @pos out; t->nrules still counts it. */
+static void
+heap_remove(const struct er_cls *c, struct cls_table *t, uint32_t pos)
+{
+	uint32_t last = t->nrules - 1;
+
+	if (pos != last) {
+		struct cls_heapent moved = *heap_at(t, last);
+
+		heap_put(c, t, pos, moved);
+		t->nrules--;
+		heap_up(c, t, pos);
+		heap_down(c, t, cls_rule(c, moved.idx)->heap_pos);
+	} else {
+		t->nrules--;
+	}
+}
+
+static void
+bound_update(struct cls_table *t)
+{
+	t->bound = t->nrules > 0 ? heap_at(t, 0)->prio : UINT32_MAX;
+}
+
+/* ---- tables ------------------------------------------------------ */
+
+struct cls_table *
+cls_table_new(struct er_cls *c, unsigned fam, const struct cls_sig *sig)
+{
+	struct cls_table *t = memacct_calloc(&c->mem, sizeof(*t));
+
+	if (t == NULL)
+		return NULL;
+	t->fam = (uint8_t)fam;
+	t->slen = sig->slen;
+	t->dlen = sig->dlen;
+	t->pmask = sig->pmask;
+	t->xmask = sig->xmask;
+	for (unsigned w = 0; w < 4; w++) {
+		if (fam == CLS_FAM_V4) {
+			t->smask[w] = w == 0 ? cls_mask32(sig->slen) : 0;
+			t->dmask[w] = w == 0 ? cls_mask32(sig->dlen) : 0;
+		} else {
+			t->smask[w] = cls_mask_word(sig->slen, w);
+			t->dmask[w] = cls_mask_word(sig->dlen, w);
+		}
+	}
+	t->level = CLS_LEVEL_MIN;
+	t->lomask = (1u << CLS_LEVEL_MIN) - 1;
+	t->bound = UINT32_MAX;
+	t->id = c->next_id++;
+	segarray_init(&t->slots, sizeof(struct cls_slot), CLS_LEVEL_MIN, true);
+	segarray_init(&t->heap, sizeof(struct cls_heapent), 2, false);
+	if (segarray_grow(&t->slots, &c->mem) < 0) {
+		memacct_free(&c->mem, t, sizeof(*t));
+		return NULL;
+	}
+	return t;
+}
+
+void
+cls_table_free(struct er_cls *c, struct cls_table *t)
+{
+	if (t == NULL)
+		return;
+	segarray_fini(&t->slots, &c->mem);
+	segarray_fini(&t->heap, &c->mem);
+	memacct_free(&c->mem, t, sizeof(*t));
+}
+
+bool
+cls_table_fits(const struct cls_table *t, const struct er_cls_rule *r)
+{
+	if (r->fam != t->fam || r->slen < t->slen || r->dlen < t->dlen)
+		return false;
+	if (t->pmask != 0 && r->proto == 0)
+		return false;
+	if ((t->xmask & 0xffff) != 0 && (r->proto == 0 || r->dp_lo != r->dp_hi))
+		return false;
+	if ((t->xmask >> 16) != 0 && (r->proto == 0 || r->sp_lo != r->sp_hi))
+		return false;
+	return true;
+}
+
+/* A rule hashes like every packet it matches: on the table's share of
+ * its fields, which those packets agree with. */
+uint32_t
+cls_table_rule_hash(const struct cls_table *t, const struct er_cls_rule *r)
+{
+	struct cls_pkt p;
+
+	memcpy(p.src, r->src, sizeof(p.src));
+	memcpy(p.dst, r->dst, sizeof(p.dst));
+	p.ports = (uint32_t)r->sp_lo << 16 | r->dp_lo;
+	p.proto = r->proto;
+	return cls_hash_pkt(t, &p);
+}
+
+uint32_t
+cls_table_group(const struct er_cls *c, const struct cls_table *t, uint32_t h)
+{
+	return bucket_find(c, t, cls_bucket(t, h), h);
+}
+
+int
+cls_table_insert(struct er_cls *c, struct cls_table *t, struct er_cls_rule *r)
+{
+	uint32_t h = cls_table_rule_hash(t, r), b, g;
+	struct er_cls_rule *head, *p;
+
+	if (t->nrules >= segarray_capacity(&t->heap) &&
+	    segarray_grow(&t->heap, &c->mem) < 0)
+		return -ENOMEM;
+	r->hash = h;
+	r->table = t;
+	b = cls_bucket(t, h);
+	g = bucket_find(c, t, b, h);
+	if (g == 0) {
+		r->prev = 0;
+		r->next = 0;
+		r->count = 1;
+		bucket_push(c, t, b, r);
+		t->nkeys++;
+	} else if (cls_rule_before(r, head = cls_rule(c, g))) {
+		r->prev = 0;
+		r->next = g;
+		r->count = head->count + 1;
+		head->prev = r->self;
+		head->count = 0;
+		bucket_swap(c, t, b, head, r);
+	} else {
+		p = head;
+		while (p->next != 0 &&
+		       !cls_rule_before(r, cls_rule(c, p->next)))
+			p = cls_rule(c, p->next);
+		r->next = p->next;
+		r->prev = p->self;
+		if (p->next != 0)
+			cls_rule(c, p->next)->prev = r->self;
+		p->next = r->self;
+		head->count++;
+	}
+	t->nrules++;
+	heap_put(c, t, t->nrules - 1,
+	         (struct cls_heapent){.prio = r->prio, .idx = r->self});
+	heap_up(c, t, t->nrules - 1);
+	bound_update(t);
+	maybe_grow(c, t);
+	return 0;
+}
+
+void
+cls_table_remove(struct er_cls *c, struct cls_table *t, struct er_cls_rule *r)
+{
+	uint32_t b = cls_bucket(t, r->hash);
+	struct er_cls_rule *n;
+
+	if (r->prev == 0) {
+		if (r->next != 0) {
+			n = cls_rule(c, r->next);
+			n->prev = 0;
+			n->count = r->count - 1;
+			bucket_swap(c, t, b, r, n);
+		} else {
+			bucket_swap(c, t, b, r, NULL);
+			t->nkeys--;
+		}
+	} else {
+		cls_rule(c, r->prev)->next = r->next;
+		if (r->next != 0)
+			cls_rule(c, r->next)->prev = r->prev;
+		cls_rule(c, bucket_find(c, t, b, r->hash))->count--;
+	}
+	heap_remove(c, t, r->heap_pos);
+	bound_update(t);
+	if (t->heap.nseg > 1 && t->nrules <= segarray_capacity(&t->heap) / 4)
+		segarray_shrink(&t->heap, &c->mem);
+	r->table = NULL;
+	r->next = r->prev = r->bnext = 0;
+	maybe_shrink(c, t);
+}
