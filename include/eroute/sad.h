@@ -127,11 +127,21 @@ const struct er_sa *er_sad_get(const struct er_sad *sad,
 			       const struct er_sa_id *id);
 
 /**
- * er_sad_lookup - the SA for (dst, proto, spi), borrowed, or NULL
+ * er_sad_lookup - the SA for (dst, proto, spi), borrowed, or NULL; O(1)
  */
 const struct er_sa *er_sad_lookup(const struct er_sad *sad,
 				  const struct er_addr *dst, uint8_t proto,
 				  uint32_t spi);
+
+/**
+ * er_sad_lookup_batch - er_sad_get() for @n ids at once
+ * @out: @n answers, out[i] for ids[i] (NULL: no such SA)
+ *
+ * Faster per id than one lookup at a time: the cache misses of a batch
+ * overlap.
+ */
+void er_sad_lookup_batch(const struct er_sad *sad, const struct er_sa_id *ids,
+			 size_t n, const struct er_sa **out);
 
 /**
  * er_sad_account - count traffic on an SA (what the datapath does)
@@ -163,6 +173,11 @@ size_t er_sad_expire(struct er_sad *sad, uint64_t now, er_sad_expire_cb *cb,
  * er_sad_count - SAs in the database, in any state
  */
 size_t er_sad_count(const struct er_sad *sad);
+
+/**
+ * er_sad_bytes - heap in use by the SAD: its entries and both indexes
+ */
+size_t er_sad_bytes(const struct er_sad *sad);
 
 /**
  * er_sad_first, er_sad_next - every SA, ordered by (dst, proto, spi)

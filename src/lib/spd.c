@@ -2,9 +2,13 @@
 /*
  * The SPD.  Each direction has two red-black trees over the same entries:
  * by identity (the selector) for add / replace / delete, and by lookup order
- * (priority, selector) for the ordered scan and for listing.  Dead entries
- * (deleted while referenced) leave both trees at once and wait on a list
- * until their last reference goes.
+ * (priority, selector) for the ordered scan and for listing, and a
+ * classifier (classify.h) over the live entries for packet lookups.  Every
+ * path that adds, reprioritises or unlinks an entry changes all three in
+ * step; a priority change adds the new classifier rule before it deletes
+ * the old, so a failure leaves the entry as it was.  Dead entries (deleted
+ * while referenced) leave the trees and the classifier at once and wait on
+ * a list until their last reference goes.
  *
  * Reference 003 is why flush and reap are written the way they are: each
  * saves the successor before it touches the current entry and always walks
@@ -15,12 +19,14 @@
 #include <string.h>
 #include <sys/queue.h>
 
+#include "eroute/classify.h"
 #include "eroute/spd.h"
 
 #include "compat/tree.h"
 
 struct spd_entry {
 	struct er_policy pol;
+	struct er_cls_rule *cls;	/* while live */
 	RB_ENTRY(spd_entry) by_id;
 	RB_ENTRY(spd_entry) by_order;
 	TAILQ_ENTRY(spd_entry) dead_link;
@@ -36,6 +42,7 @@ struct er_spd {
 	struct spd_id_tree id[ER_DIR_COUNT];
 	struct spd_order_tree order[ER_DIR_COUNT];
 	size_t count[ER_DIR_COUNT];
+	struct er_cls *cls[ER_DIR_COUNT];
 	struct spd_dead_list dead;
 	size_t ndead;
 };
@@ -144,11 +151,16 @@ er_spd_new(void)
 
 	if (spd == NULL)
 		return NULL;
+	TAILQ_INIT(&spd->dead);
 	for (int d = 0; d < ER_DIR_COUNT; d++) {
 		RB_INIT(&spd->id[d]);
 		RB_INIT(&spd->order[d]);
+		spd->cls[d] = er_cls_new();
+		if (spd->cls[d] == NULL) {
+			er_spd_free(spd);
+			return NULL;
+		}
 	}
-	TAILQ_INIT(&spd->dead);
 	return spd;
 }
 
@@ -170,6 +182,8 @@ er_spd_free(struct er_spd *spd)
 		next = TAILQ_NEXT(e, dead_link);
 		free(e);
 	}
+	for (int d = 0; d < ER_DIR_COUNT; d++)
+		er_cls_free(spd->cls[d]);
 	free(spd);
 }
 
@@ -182,6 +196,9 @@ policy_check(const struct er_policy *pol)
 		return -EINVAL;
 	if (pol->sel.src.addr.family != pol->sel.dst.addr.family ||
 	    er_addr_bits(pol->sel.src.addr.family) == 0)
+		return -EINVAL;
+	if (pol->sel.src.len > er_addr_bits(pol->sel.src.addr.family) ||
+	    pol->sel.dst.len > er_addr_bits(pol->sel.dst.addr.family))
 		return -EINVAL;
 	return 0;
 }
@@ -215,6 +232,12 @@ er_spd_add(struct er_spd *spd, const struct er_policy *pol,
 	if (e == NULL)
 		return -ENOMEM;
 	e->pol = *pol;
+	ret = er_cls_add(spd->cls[pol->dir], &e->pol.sel, pol->priority,
+			 &e->pol, &e->cls);
+	if (ret < 0) {
+		free(e);
+		return ret;
+	}
 	RB_INSERT(spd_id_tree, &spd->id[pol->dir], e);
 	RB_INSERT(spd_order_tree, &spd->order[pol->dir], e);
 	spd->count[pol->dir]++;
@@ -228,6 +251,7 @@ er_spd_replace(struct er_spd *spd, const struct er_policy *pol,
 	       const struct er_policy **out)
 {
 	struct spd_entry *e;
+	struct er_cls_rule *cr;
 	uint64_t last_used, use_count;
 	int ret;
 
@@ -240,6 +264,12 @@ er_spd_replace(struct er_spd *spd, const struct er_policy *pol,
 	last_used = e->pol.last_used;
 	use_count = e->pol.use_count;
 	if (e->pol.priority != pol->priority) {
+		ret = er_cls_add(spd->cls[pol->dir], &e->pol.sel,
+				 pol->priority, &e->pol, &cr);
+		if (ret < 0)
+			return ret;
+		er_cls_del(spd->cls[pol->dir], e->cls);
+		e->cls = cr;
 		RB_REMOVE(spd_order_tree, &spd->order[pol->dir], e);
 		e->pol = *pol;
 		RB_INSERT(spd_order_tree, &spd->order[pol->dir], e);
@@ -274,6 +304,8 @@ unlink_entry(struct er_spd *spd, struct spd_entry *e)
 
 	RB_REMOVE(spd_id_tree, &spd->id[dir], e);
 	RB_REMOVE(spd_order_tree, &spd->order[dir], e);
+	er_cls_del(spd->cls[dir], e->cls);
+	e->cls = NULL;
 	spd->count[dir]--;
 	if (e->refcnt == 0) {
 		free(e);
@@ -325,7 +357,33 @@ const struct er_policy *
 er_spd_lookup(const struct er_spd *spd, enum er_dir dir,
 	      const struct er_packet *pkt)
 {
-	return er_spd_lookup_scan(spd, dir, pkt);
+	if ((unsigned)dir >= ER_DIR_COUNT)
+		return NULL;
+	return er_cls_lookup(spd->cls[dir], pkt);
+}
+
+void
+er_spd_lookup_batch(const struct er_spd *spd, enum er_dir dir,
+		    const struct er_packet *pkts, size_t n,
+		    const struct er_policy **out)
+{
+	void *hits[64];
+
+	if ((unsigned)dir >= ER_DIR_COUNT) {
+		for (size_t i = 0; i < n; i++)
+			out[i] = NULL;
+		return;
+	}
+	while (n > 0) {
+		size_t m = n < 64 ? n : 64;
+
+		er_cls_lookup_batch(spd->cls[dir], pkts, m, hits);
+		for (size_t i = 0; i < m; i++)
+			out[i] = hits[i];
+		pkts += m;
+		out += m;
+		n -= m;
+	}
 }
 
 void

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "eroute/rng.h"
 #include "eroute/sad.h"
 
 static struct er_sa
@@ -173,6 +174,165 @@ test_sad_update_larval_to_mature(void **state)
 	er_sad_free(sad);
 }
 
+/* ---- the hash index against the ordered tree ---------------------- */
+
+static uint32_t
+rnd(struct er_rng *rng, uint32_t n)
+{
+	return (uint32_t)er_rng_range(rng, 0, n - 1);
+}
+
+/* Ids from a small space, so that adds collide with live SAs, buckets
+ * hold several, and both families and all protocols occur. */
+static struct er_sa_id
+random_id(struct er_rng *rng)
+{
+	static const char *const dsts[] = {"192.0.2.1", "192.0.2.2",
+					   "198.51.100.9", "2001:db8::1",
+					   "2001:db8::2"};
+	static const uint8_t protos[] = {IPPROTO_ESP, IPPROTO_AH, IPPROTO_COMP};
+	struct er_sa_id id;
+
+	memset(&id, 0, sizeof(id));
+	assert_int_equal(er_addr_parse(&id.dst, dsts[rnd(rng, 5)], NULL), 0);
+	id.proto = protos[rnd(rng, 3)];
+	id.spi = 256 + rnd(rng, 3000);
+	return id;
+}
+
+/* What the tree says: the SA with exactly this id, or NULL. */
+static const struct er_sa *
+tree_get(const struct er_sad *sad, const struct er_sa_id *id)
+{
+	const struct er_sa *sa = er_sad_ceil(sad, &id->dst, id->proto, id->spi);
+
+	if (sa == NULL || sa->id.spi != id->spi || sa->id.proto != id->proto ||
+	    er_addr_cmp(&sa->id.dst, &id->dst) != 0)
+		return NULL;
+	return sa;
+}
+
+static void
+check_ids(const struct er_sad *sad, struct er_rng *rng)
+{
+	struct er_sa_id ids[100];
+	const struct er_sa *out[100];
+
+	for (int i = 0; i < 100; i++)
+		ids[i] = random_id(rng);
+	memset(out, 0xa5, sizeof(out));
+	er_sad_lookup_batch(sad, ids, 100, out);
+	for (int i = 0; i < 100; i++) {
+		const struct er_sa *want = tree_get(sad, &ids[i]);
+
+		assert_ptr_equal(er_sad_get(sad, &ids[i]), want);
+		assert_ptr_equal(er_sad_lookup(sad, &ids[i].dst, ids[i].proto,
+					       ids[i].spi),
+				 want);
+		assert_ptr_equal(out[i], want);
+	}
+}
+
+static void
+test_sad_hash_agrees_with_tree_under_churn(void **state)
+{
+	struct er_sad *sad = er_sad_new();
+	struct er_rng rng;
+	size_t empty = er_sad_bytes(sad), full;
+
+	(void)state;
+	er_rng_init(&rng, 11);
+	/* Grow well past the first buckets, churn, then empty it: every
+	 * bucket split and merge happens on the way. */
+	for (int step = 0; step < 30000; step++) {
+		struct er_sa sa = {0};
+		int ret;
+
+		sa.id = random_id(&rng);
+		sa.state = ER_SA_MATURE;
+		if (step < 12000 ? rnd(&rng, 4) != 0 : step < 20000) {
+			ret = er_sad_add(sad, &sa, NULL);
+			assert_true(ret == 0 || ret == -EEXIST);
+			assert_int_equal(ret == -EEXIST,
+					 tree_get(sad, &sa.id) != NULL &&
+						 ret != 0);
+		} else {
+			ret = er_sad_del(sad, &sa.id);
+			assert_true(ret == 0 || ret == -ENOENT);
+		}
+		if (step % 500 == 0)
+			check_ids(sad, &rng);
+	}
+	check_ids(sad, &rng);
+	full = er_sad_bytes(sad);
+	for (const struct er_sa *sa = er_sad_first(sad); sa != NULL;
+	     sa = er_sad_first(sad)) {
+		struct er_sa_id id = sa->id;
+
+		assert_int_equal(er_sad_del(sad, &id), 0);
+		assert_null(er_sad_get(sad, &id));
+	}
+	assert_int_equal(er_sad_count(sad), 0);
+	check_ids(sad, &rng);
+	/* The buckets merged back and their segments went. */
+	assert_true(er_sad_bytes(sad) < full);
+	assert_int_equal(er_sad_bytes(sad), empty);
+	er_sad_free(sad);
+}
+
+static void
+test_sad_lookup_batch(void **state)
+{
+	struct er_sad *sad = er_sad_new();
+	struct er_sa_id ids[70];
+	const struct er_sa *out[70];
+	const struct er_sa *stored[70];
+
+	(void)state;
+	for (int i = 0; i < 70; i++) {
+		struct er_sa sa = SA(i % 2 ? "192.0.2.1" : "2001:db8::1",
+				     0x100 + (uint32_t)i, 1, 1);
+
+		ids[i] = sa.id;
+		stored[i] = NULL;
+		/* Every third id is left out: a miss. */
+		if (i % 3 != 0)
+			assert_int_equal(er_sad_add(sad, &sa, &stored[i]), 0);
+	}
+	er_sad_lookup_batch(sad, ids, 0, out);
+	er_sad_lookup_batch(sad, ids, 70, out);
+	for (int i = 0; i < 70; i++)
+		assert_ptr_equal(out[i], stored[i]);
+	/* After a delete the batch misses it. */
+	assert_int_equal(er_sad_del(sad, &ids[1]), 0);
+	er_sad_lookup_batch(sad, ids, 70, out);
+	assert_null(out[1]);
+	assert_ptr_equal(out[2], stored[2]);
+	er_sad_free(sad);
+}
+
+/* The id's equality is er_addr_cmp()'s: all 16 bytes count, even past an
+ * IPv4 address, so the hash and the tree never disagree. */
+static void
+test_sad_ids_differ_in_any_byte(void **state)
+{
+	struct er_sad *sad = er_sad_new();
+	struct er_sa a = SA("192.0.2.1", 0x1000, 1, 1), b = a;
+	const struct er_sa *pa, *pb;
+
+	(void)state;
+	b.id.dst.a[8] = 1;
+	assert_int_equal(er_sad_add(sad, &a, &pa), 0);
+	assert_int_equal(er_sad_add(sad, &b, &pb), 0);
+	assert_ptr_equal(er_sad_get(sad, &a.id), pa);
+	assert_ptr_equal(er_sad_get(sad, &b.id), pb);
+	assert_ptr_equal(tree_get(sad, &b.id), pb);
+	assert_int_equal(er_sad_del(sad, &a.id), 0);
+	assert_null(er_sad_get(sad, &a.id));
+	assert_ptr_equal(er_sad_get(sad, &b.id), pb);
+	er_sad_free(sad);
+}
+
 int
 main(void)
 {
@@ -181,6 +341,9 @@ main(void)
 		cmocka_unit_test(test_sad_find_by_reqid_and_owner),
 		cmocka_unit_test(test_sad_lifetimes_reported_once),
 		cmocka_unit_test(test_sad_update_larval_to_mature),
+		cmocka_unit_test(test_sad_hash_agrees_with_tree_under_churn),
+		cmocka_unit_test(test_sad_lookup_batch),
+		cmocka_unit_test(test_sad_ids_differ_in_any_byte),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -342,6 +342,200 @@ test_spd_ipv6(void **state)
 	er_spd_free(spd);
 }
 
+/* ---- the classifier path against the ordered scan ------------------ */
+
+static uint32_t
+rnd(struct er_rng *rng, uint32_t n)
+{
+	return (uint32_t)er_rng_range(rng, 0, n - 1);
+}
+
+static void
+random_selector(struct er_rng *rng, struct er_selector *sel)
+{
+	static const char *const v4[] = {"10.0.0.0/8",	   "10.1.0.0/16",
+					 "10.1.2.0/24",	   "10.1.2.3/32",
+					 "192.0.2.0/24",   "192.0.2.128/25",
+					 "198.51.100.7/32", "0.0.0.0/0"};
+	static const char *const v6[] = {"2001:db8::/32", "2001:db8:1::/48",
+					 "2001:db8:1::1/128", "::/0"};
+	static const uint8_t protos[] = {0, 0, IPPROTO_TCP, IPPROTO_UDP,
+					 IPPROTO_ICMP};
+	static const struct er_port_range ranges[] = {
+		{0, 65535}, {80, 80}, {500, 500}, {1024, 65535}, {0, 1023}};
+	struct er_prefix s, d;
+	struct er_port_range sp = {0, 65535}, dp = {0, 65535};
+	uint8_t proto = protos[rnd(rng, 5)];
+
+	if (rnd(rng, 5) == 0) {
+		assert_true(er_prefix_parse(&s, v6[rnd(rng, 4)], NULL) >= 0);
+		assert_true(er_prefix_parse(&d, v6[rnd(rng, 4)], NULL) >= 0);
+	} else {
+		assert_true(er_prefix_parse(&s, v4[rnd(rng, 8)], NULL) >= 0);
+		assert_true(er_prefix_parse(&d, v4[rnd(rng, 8)], NULL) >= 0);
+	}
+	if (er_proto_has_ports(proto)) {
+		sp = ranges[rnd(rng, 5)];
+		dp = ranges[rnd(rng, 5)];
+	}
+	assert_int_equal(er_selector_init(sel, &s, &d, proto, &sp, &dp, NULL),
+			 0);
+}
+
+static void
+random_policy(struct er_rng *rng, struct er_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->dir = (enum er_dir)rnd(rng, ER_DIR_COUNT);
+	random_selector(rng, &p->sel);
+	/* Few explicit values, so that equal priorities are common. */
+	p->priority = rnd(rng, 2) ? rnd(rng, 4)
+				  : er_priority_default(&p->sel,
+						       (enum er_prio_class)
+							       rnd(rng, 4));
+	p->action = (enum er_action)rnd(rng, ER_ACTION_COUNT);
+	p->owner = rnd(rng, 4);
+	p->persist = rnd(rng, 8) == 0;
+}
+
+static void
+random_packet(struct er_rng *rng, const struct er_selector *near,
+	      struct er_packet *pkt)
+{
+	static const uint8_t protos[] = {IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP};
+	static const uint16_t ports[] = {0, 80, 500, 1023, 1024, 65535};
+
+	memset(pkt, 0, sizeof(*pkt));
+	pkt->src = near->src.addr;
+	pkt->dst = near->dst.addr;
+	/* Vary the host part so that the packet falls in some prefixes of
+	 * the pools and not in others. */
+	if (rnd(rng, 2))
+		pkt->src.a[pkt->src.family == AF_INET ? 3 : 15] =
+			(uint8_t)rnd(rng, 256);
+	if (rnd(rng, 2))
+		pkt->dst.a[pkt->dst.family == AF_INET ? 3 : 15] =
+			(uint8_t)rnd(rng, 256);
+	pkt->proto = near->proto != 0 && rnd(rng, 4) != 0 ? near->proto
+							   : protos[rnd(rng, 3)];
+	pkt->sport = ports[rnd(rng, 6)];
+	pkt->dport = ports[rnd(rng, 6)];
+}
+
+static void
+check_lookups(const struct er_spd *spd, struct er_rng *rng,
+	      const struct er_policy *seen, size_t nseen, uint64_t seed,
+	      int step)
+{
+	struct er_packet pkts[40];
+	const struct er_policy *out[40];
+
+	for (int d = 0; d < ER_DIR_COUNT; d++) {
+		for (int i = 0; i < 40; i++)
+			random_packet(rng, &seen[rnd(rng, (uint32_t)nseen)].sel,
+				      &pkts[i]);
+		er_spd_lookup_batch(spd, (enum er_dir)d, pkts, 40, out);
+		for (int i = 0; i < 40; i++) {
+			const struct er_policy *want =
+				er_spd_lookup_scan(spd, (enum er_dir)d,
+						   &pkts[i]);
+
+			if (er_spd_lookup(spd, (enum er_dir)d, &pkts[i]) !=
+				    want ||
+			    out[i] != want) {
+				print_error("seed %lu step %d dir %d packet "
+					    "%d: classifier and scan differ\n",
+					    (unsigned long)seed, step, d, i);
+				fail();
+			}
+		}
+	}
+}
+
+static void
+test_spd_lookup_matches_scan_under_churn(void **state)
+{
+	(void)state;
+	for (uint64_t seed = 1; seed <= 4; seed++) {
+		struct er_spd *spd = er_spd_new();
+		struct er_policy seen[512];
+		const struct er_policy *held[8] = {0};
+		struct er_rng rng;
+		size_t nseen = 0;
+
+		er_rng_init(&rng, seed);
+		for (int step = 0; step < 1500; step++) {
+			struct er_policy p;
+			uint32_t op = rnd(&rng, 100);
+
+			if (op < 40 || nseen == 0) {
+				random_policy(&rng, &p);
+				if (er_spd_add(spd, &p, NULL) == 0 &&
+				    nseen < 512)
+					seen[nseen++] = p;
+				continue;
+			}
+			p = seen[rnd(&rng, (uint32_t)nseen)];
+			if (op < 55) {
+				/* Same identity, new priority and action. */
+				p.priority = rnd(&rng, 6);
+				p.action = (enum er_action)rnd(&rng, 6);
+				er_spd_replace(spd, &p, NULL);
+			} else if (op < 65) {
+				p.priority ^= rnd(&rng, 3);
+				assert_true(er_spd_upsert(spd, &p, NULL) >= 0);
+			} else if (op < 90) {
+				er_spd_del(spd, p.dir, &p.sel);
+			} else if (op < 96) {
+				/* Hold a reference, so a later delete only
+				 * marks the policy dead. */
+				size_t k = rnd(&rng, 8);
+				const struct er_policy *cur =
+					er_spd_get(spd, p.dir, &p.sel);
+
+				if (held[k] != NULL)
+					er_spd_release(spd, held[k]);
+				held[k] = cur;
+				if (cur != NULL)
+					er_spd_ref(spd, cur);
+			} else if (op < 98) {
+				er_spd_reap(spd);
+			} else {
+				struct er_spd_filter f = {
+					.match_owner = true,
+					.owner = rnd(&rng, 4),
+					.match_dir = rnd(&rng, 2),
+					.dir = (enum er_dir)rnd(&rng, 3)};
+
+				er_spd_flush(spd, rnd(&rng, 4) ? &f : NULL);
+			}
+			if (step % 25 == 0)
+				check_lookups(spd, &rng, seen, nseen, seed,
+					      step);
+		}
+		check_lookups(spd, &rng, seen, nseen, seed, 1500);
+		for (size_t k = 0; k < 8; k++) {
+			if (held[k] != NULL)
+				er_spd_release(spd, held[k]);
+		}
+		er_spd_reap(spd);
+		er_spd_free(spd);
+	}
+}
+
+static void
+test_spd_rejects_overlong_prefixes(void **state)
+{
+	struct er_spd *spd = er_spd_new();
+	struct er_policy p = POL("10.0.0.0/8", "10.2.0.0/16", ER_ACTION_PASS, 1);
+
+	(void)state;
+	p.sel.dst.len = 33;
+	assert_int_equal(er_spd_add(spd, &p, NULL), -EINVAL);
+	assert_int_equal(er_spd_count(spd, ER_DIR_OUT), 0);
+	er_spd_free(spd);
+}
+
 int
 main(void)
 {
@@ -356,6 +550,8 @@ main(void)
 		cmocka_unit_test(test_spd_iteration_in_lookup_order),
 		cmocka_unit_test(test_spd_names),
 		cmocka_unit_test(test_spd_ipv6),
+		cmocka_unit_test(test_spd_lookup_matches_scan_under_churn),
+		cmocka_unit_test(test_spd_rejects_overlong_prefixes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
