@@ -103,7 +103,6 @@ long mem_rss_kb(void);
 long mem_vm_kb(void);
 void mem_peak_reset(void);
 long mem_peak_kb(void);
-size_t mem_heap_bytes(void);
 
 /* One line of the table and one object of results.json; NAN where a
  * figure does not apply, mismatches -1 when nothing was checked. */

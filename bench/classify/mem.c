@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * Memory probes for implementations that keep no count of their own: the
- * process's resident set and its high-water mark (which Linux resets on a
- * write of 5 to /proc/self/clear_refs), and glibc's heap in use.
+ * process's size, its resident set and the resident high-water mark (which
+ * Linux resets on a write of 5 to /proc/self/clear_refs).
  */
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,12 +53,4 @@ long
 mem_peak_kb(void)
 {
 	return status_kb("VmHWM");
-}
-
-size_t
-mem_heap_bytes(void)
-{
-	struct mallinfo2 mi = mallinfo2();
-
-	return mi.uordblks + mi.hblkhd;
 }
