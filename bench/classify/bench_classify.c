@@ -700,8 +700,20 @@ run_set(const struct bset *s, bool have_acl)
 #endif
 }
 
+static const char usage_text[] =
+	"Usage: bench_classify\n"
+	"eroute's classifier against the ordered scan and DPDK rte_acl (AVX2,\n"
+	"AVX-512) on ClassBench and generated rule sets, then the SAD; one\n"
+	"table, a check of issue 6's targets, and results.json.\n"
+	"\n"
+	"Environment: BENCH_SETS (acl1,fw1,ipc1,gen4,gen6,sad), BENCH_SIZES\n"
+	"(1k,10k,100k), BENCH_IMPLS (linear,eroute,rte_acl), BENCH_SAD_SIZES,\n"
+	"BENCH_DATA, BENCH_RESULTS, BENCH_CPU, BENCH_REPEATS, BENCH_CHURN,\n"
+	"BENCH_LINEAR_SAMPLE, BENCH_DPDK_MB, BENCH_ACL_MALLOC_MB,\n"
+	"BENCH_ACL_BUDGET (see the top of bench/classify/bench_classify.c).\n";
+
 int
-main(void)
+main(int argc, char **argv)
 {
 	static const char *const cb_sets[] = {"acl1", "fw1", "ipc1"};
 	static const char *const all_sizes[] = {"1k", "10k", "100k"};
@@ -718,6 +730,13 @@ main(void)
 	unsigned long long mism = 0;
 	cpu_set_t set;
 
+	if (argc > 1) {
+		bool help = strcmp(argv[1], "-h") == 0 ||
+			    strcmp(argv[1], "--help") == 0;
+
+		fputs(usage_text, help ? stdout : stderr);
+		return help && argc == 2 ? 0 : 2;
+	}
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
 	pinned = sched_setaffinity(0, sizeof(set), &set) == 0;
