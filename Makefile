@@ -22,7 +22,7 @@ bench: deps
 	@scripts/deps --bench || echo "bench: DPDK unavailable; baselines that need it are skipped"
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
-	@scripts/bench
+	@scripts/bench $(BUILD)
 
 demo: build
 	@scripts/demo $(BUILD)

@@ -26,6 +26,8 @@ arg_str(json_t *req, const char *key, const char **out, struct er_err *err)
 {
 	json_t *v = json_object_get(req, key);
 
+	/* Set on every path: -O3 cannot see that er_err_set() is negative. */
+	*out = NULL;
 	if (v == NULL)
 		return er_err_set(err, -EINVAL, "\"%s\" is missing", key);
 	if (!json_is_string(v))
@@ -275,7 +277,7 @@ cmd_reload(struct daemon *d, json_t *req, json_t **result, struct er_err *err)
 static int
 arg_packet(json_t *req, struct er_packet *pkt, struct er_err *err)
 {
-	const char *src, *dst, *proto;
+	const char *src = NULL, *dst = NULL, *proto = NULL;
 	json_t *sp = json_object_get(req, "sport");
 	json_t *dp = json_object_get(req, "dport");
 	int ret;
@@ -506,7 +508,7 @@ cmd_sa_group(struct daemon *d, json_t *req, json_t **result,
 	     struct er_err *err)
 {
 	struct er_sa_group_spec spec;
-	const char *name, *peer;
+	const char *name, *peer = NULL;
 	struct er_addr a;
 	int ret;
 
