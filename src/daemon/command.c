@@ -641,5 +641,10 @@ command_answer(int ret, json_t *result, const struct er_err *err)
 		      "message",
 		      err != NULL && err->msg[0] != '\0' ? err->msg
 							 : strerror(-ret));
+	/* A message jansson refuses (not UTF-8) must not cost the client its
+	 * answer: it would wait for ever. */
+	if (a == NULL)
+		a = json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code",
+			      code, "message", "(the message is not text)");
 	return a;
 }
