@@ -186,7 +186,9 @@ static int
 daemon_up(struct daemon *d)
 {
 	struct er_engine_config ec = {0};
-	struct er_sim_config sc = {.seed = 1, .now = 1};
+	/* A short event queue: fast to allocate for every input, and one
+	 * that can overflow (a lost event, then a rescan) is fuzzed too. */
+	struct er_sim_config sc = {.seed = 1, .now = 1, .max_events = 256};
 	struct er_err err = {0};
 	struct config_errors errs;
 
