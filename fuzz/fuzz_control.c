@@ -239,13 +239,45 @@ daemon_up(struct daemon *d)
 	return 0;
 }
 
+static int
+count_one(void *ctx, const void *obj)
+{
+	(void)obj;
+	(*(size_t *)ctx)++;
+	return 0;
+}
+
+static int
+count_policy(void *ctx, const struct er_policy *p)
+{
+	return count_one(ctx, p);
+}
+
+static int
+count_sa(void *ctx, const struct er_sa *sa)
+{
+	/* Dead SAs are gone but for their tombstone. */
+	return sa->state == ER_SA_DEAD ? 0 : count_one(ctx, sa);
+}
+
 static void
 daemon_down(struct daemon *d)
 {
+	size_t npol = 0, nsa = 0;
+
 	if (d->engine != NULL) {
 		er_engine_shutdown(d->engine);
 		daemon_settle(d);
 		check_engine(d, "shutdown");
+		/* A clean exit leaves nothing of eroute's in the kernel. */
+		er_kernel_policy_dump(&d->kernel, count_policy, &npol, NULL);
+		er_kernel_sa_dump(&d->kernel, count_sa, &nsa, NULL);
+		if (npol != 0 || nsa != 0) {
+			fprintf(stderr, "shutdown left %zu policies and %zu "
+					"SAs in the kernel\n",
+				npol, nsa);
+			abort();
+		}
 	}
 	negotiator_free(d->negotiator);
 	er_engine_free(d->engine);
