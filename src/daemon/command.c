@@ -629,11 +629,17 @@ json_t *
 command_answer(int ret, json_t *result, const struct er_err *err)
 {
 	const char *code;
-	json_t *a;
+	json_t *a = NULL;
 
-	if (ret == 0)
-		return json_pack("{s:b, s:o}", "ok", 1, "result",
-				 result != NULL ? result : json_object());
+	if (ret == 0) {
+		a = json_pack("{s:b, s:o}", "ok", 1, "result",
+			      result != NULL ? result : json_object());
+		result = NULL;
+		if (a != NULL)
+			return a;
+		ret = -EIO;
+		err = NULL;
+	}
 	json_decref(result);
 	code = strerrorname_np(-ret);
 	code = code != NULL ? code : "EINVAL";

@@ -58,9 +58,12 @@ int command_request_parse(const char *line, size_t len, bool privileged,
  *	it is dropped
  * @err: on error the message (strerror(-@ret) when empty)
  *
+ * Every request gets an answer: a message that is not text becomes a
+ * fixed one, and a result that cannot be built an EIO error.
+ *
  * Return: {"ok": true, "result": ...} or {"ok": false, "error": {"code":
- * "EINVAL", "message": "..."}} (a new reference), or NULL when it cannot
- * be built.
+ * "EINVAL", "message": "..."}} (a new reference); NULL only when memory
+ * runs out.
  */
 json_t *command_answer(int ret, json_t *result, const struct er_err *err);
 
