@@ -295,13 +295,18 @@ spi_field(json_t *req, const char *key, bool required, uint32_t *out,
 		return er_err_set(err, -EINVAL,
 				  "\"%s\" must be a number or \"0x...\"", key);
 	/* Decimal digits, or 0x and hex digits; strtoull() alone would take
-	 * blanks, a sign, octal, or nothing at all for 0. */
+	 * blanks, a sign, octal, a second 0x, or nothing at all for 0. */
 	s = json_string_value(v);
 	hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
 	if (hex)
 		s += 2;
-	if (hex ? hex_digit(s[0]) < 0 : s[0] < '0' || s[0] > '9')
+	if (s[0] == '\0')
 		return er_err_set(err, -EINVAL, "\"%s\": bad SPI", key);
+	for (const char *t = s; *t != '\0'; t++) {
+		if (hex ? hex_digit(*t) < 0 : *t < '0' || *t > '9')
+			return er_err_set(err, -EINVAL, "\"%s\": bad SPI",
+					  key);
+	}
 	errno = 0;
 	x = strtoull(s, &end, hex ? 16 : 10);
 	if (*end != '\0' || errno != 0 || x > 0xffffffffULL)

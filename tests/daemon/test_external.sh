@@ -35,7 +35,7 @@ echo "{\"cmd\":\"negotiation-result\",\"id\":$id,\"ok\":true,\"spi_out\":\"0x12\
 read -r -t 5 ans <&"${NEG[0]}"
 echo "$ans" | jq -r .error.message | grep -q "below 0x100" || fail "low SPI: $ans"
 # SPIs are decimal or 0x-hex, keys hex digits: nothing else passes.
-for spi in '""' '" 4660"' '"+4660"' '"-1"' '"0x"' '"0x1g"' '"99999999999999999999"' '"0x100000000"'; do
+for spi in '""' '" 4660"' '"+4660"' '"-1"' '"0x"' '"0x1g"' '"0x0x5"' '"0x 5"' '"99999999999999999999"' '"0x100000000"'; do
 	echo "{\"cmd\":\"negotiation-result\",\"id\":$id,\"ok\":true,\"spi_out\":$spi}" >&"${NEG[1]}"
 	read -r -t 5 ans <&"${NEG[0]}"
 	eq "$(echo "$ans" | jq -r .error.message)" '"spi_out": bad SPI' "spi_out $spi"
