@@ -9,6 +9,7 @@
 #define EROUTE_ERR_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #pragma GCC visibility push(default)
 
@@ -25,6 +26,11 @@ struct er_err {
  * @code: negative errno
  * @fmt: printf-style message naming the input at fault
  *
+ * The message is one line of UTF-8 text whatever it quotes: each byte of
+ * an invalid sequence (a value cut short by "%.32s" or by the buffer
+ * included) and each control character (C0, DEL, C1) becomes '?', so it
+ * can go into a log line or a JSON answer as it is.
+ *
  * Return: @code, so that callers can write "return er_err_set(...)".
  */
 int er_err_set(struct er_err *err, int code, const char *fmt, ...)
@@ -34,6 +40,17 @@ int er_err_set(struct er_err *err, int code, const char *fmt, ...)
  * er_err_clear - reset @err to "no error"; accepts NULL
  */
 void er_err_clear(struct er_err *err);
+
+/**
+ * er_utf8_char - decode the UTF-8 character at @s
+ * @s, @n: the text and the bytes left in it (at least 1)
+ * @cp: receives the code point, meaningful only on success
+ *
+ * Return: the character's length in bytes, or 0 when the bytes at @s are
+ * no character: a stray or truncated sequence, an overlong form, a UTF-16
+ * surrogate, or past U+10FFFF.
+ */
+size_t er_utf8_char(const char *s, size_t n, uint32_t *cp);
 
 #pragma GCC visibility pop
 

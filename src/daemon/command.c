@@ -581,3 +581,78 @@ command_find(const char *name)
 	}
 	return NULL;
 }
+
+int
+command_request_parse(const char *line, size_t len, bool privileged,
+		      unsigned uid, json_t **req, const struct command **cmd,
+		      struct er_err *err)
+{
+	json_error_t jerr;
+	json_t *r;
+	const char *name;
+	int ret = -EINVAL;
+
+	*req = NULL;
+	*cmd = NULL;
+	r = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (r == NULL) {
+		er_err_set(err, ret, "malformed request: %s", jerr.text);
+		goto out;
+	}
+	if (!json_is_object(r) || !json_is_string(json_object_get(r, "cmd"))) {
+		er_err_set(err, ret,
+			   "a request is a JSON object with a string \"cmd\"");
+		goto out;
+	}
+	name = json_string_value(json_object_get(r, "cmd"));
+	*cmd = command_find(name);
+	if (*cmd == NULL) {
+		ret = er_err_set(err, -EOPNOTSUPP, "unknown command \"%.64s\"",
+				 name);
+		goto out;
+	}
+	if ((*cmd)->privileged && !privileged) {
+		ret = er_err_set(err, -EPERM,
+				 "%s: permission denied (uid %u is not root "
+				 "and not in the socket's group)",
+				 (*cmd)->name, uid);
+		*cmd = NULL;
+		goto out;
+	}
+	*req = r;
+	r = NULL;
+	ret = 0;
+out:
+	json_decref(r);
+	return ret;
+}
+
+json_t *
+command_answer(int ret, json_t *result, const struct er_err *err)
+{
+	const char *code;
+	json_t *a = NULL;
+
+	if (ret == 0) {
+		a = json_pack("{s:b, s:o}", "ok", 1, "result",
+			      result != NULL ? result : json_object());
+		result = NULL;
+		if (a != NULL)
+			return a;
+		ret = -EIO;
+		err = NULL;
+	}
+	json_decref(result);
+	code = strerrorname_np(-ret);
+	code = code != NULL ? code : "EINVAL";
+	a = json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code", code,
+		      "message",
+		      err != NULL && err->msg[0] != '\0' ? err->msg
+							 : strerror(-ret));
+	/* A message jansson refuses (not UTF-8) must not cost the client its
+	 * answer: it would wait for ever. */
+	if (a == NULL)
+		a = json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code",
+			      code, "message", "(the message is not text)");
+	return a;
+}

@@ -294,7 +294,6 @@ msg_truncate(char *msg, size_t size)
 	memcpy(msg + end, "...", 4);
 }
 
-static size_t utf8_decode(const unsigned char *u, size_t n, uint32_t *cp);
 static bool is_control(uint32_t c);
 
 /* Whatever a message quotes (a file name from a directory, a value cut
@@ -303,15 +302,14 @@ static bool is_control(uint32_t c);
 static void
 msg_sanitize(char *msg)
 {
-	unsigned char *u = (unsigned char *)msg;
 	size_t n = strlen(msg), len;
 	uint32_t c;
 
 	for (size_t i = 0; i < n; i += len) {
-		len = utf8_decode(u + i, n - i, &c);
+		len = er_utf8_char(msg + i, n - i, &c);
 		if (len == 0 || is_control(c) || c == '\t') {
 			len = len > 0 ? len : 1;
-			memset(u + i, '?', len);
+			memset(msg + i, '?', len);
 		}
 	}
 }
@@ -1345,50 +1343,6 @@ out:
 	return;
 }
 
-/*
- * The UTF-8 character at @u (@n bytes left) into *@cp.  Return its length,
- * or 0 when the bytes there are no character: a stray or truncated
- * sequence, an overlong form, a UTF-16 surrogate, past U+10FFFF.
- */
-static size_t
-utf8_decode(const unsigned char *u, size_t n, uint32_t *cp)
-{
-	uint32_t c = u[0], min = 0;
-	size_t need = 0, len = 0;
-
-	if (c < 0x80) {
-		len = 1;
-		goto out;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		need = 1;
-		c &= 0x1f;
-		min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		need = 2;
-		c &= 0x0f;
-		min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 3;
-		c &= 0x07;
-		min = 0x10000;
-	} else {
-		goto out;
-	}
-	if (n <= need)
-		goto out;
-	for (size_t k = 1; k <= need; k++) {
-		if ((u[k] & 0xc0) != 0x80)
-			goto out;
-		c = c << 6 | (u[k] & 0x3f);
-	}
-	if (c >= min && c <= 0x10ffff && (c < 0xd800 || c > 0xdfff))
-		len = need + 1;
-out:
-	*cp = c;
-	return len;
-}
-
 /* Control characters: C0 but tab, DEL, and C1 (some terminals act on
  * them). */
 static bool
@@ -1411,7 +1365,7 @@ line_is_text(struct parser *p, const char *file, unsigned lineno,
 	bool ok = true;
 
 	while (i < n && ok) {
-		len = utf8_decode(u + i, n - i, &c);
+		len = er_utf8_char(s + i, n - i, &c);
 		ok = len > 0 && !is_control(c);
 		if (len == 0)
 			perr(p, file, lineno,

@@ -213,55 +213,27 @@ client_send_json(struct client *cl, json_t *o)
 static void
 answer_error(struct client *cl, int code, const char *msg)
 {
-	const char *name = strerrorname_np(-code);
+	struct er_err err;
 
-	client_send_json(cl, json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error",
-				       "code", name ? name : "EINVAL",
-				       "message", msg));
+	er_err_set(&err, code, "%s", msg);
+	client_send_json(cl, command_answer(code, NULL, &err));
 }
 
 static void
 handle_line(struct client *cl, const char *line, size_t len)
 {
 	struct control *c = cl->ctl;
-	json_error_t jerr;
-	json_t *req, *result = NULL;
+	json_t *req = NULL, *result = NULL;
 	const struct command *cmd;
-	const char *name;
 	struct er_err err = {0};
-	char msg[ER_ERR_MSG_MAX + 64];
 	int ret;
 
 	if (len == 0)
 		return;
-	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (req == NULL) {
-		snprintf(msg, sizeof(msg), "malformed request: %s", jerr.text);
-		answer_error(cl, -EINVAL, msg);
-		return;
-	}
-	if (!json_is_object(req) ||
-	    !json_is_string(json_object_get(req, "cmd"))) {
-		answer_error(cl, -EINVAL,
-			     "a request is a JSON object with a string \"cmd\"");
-		json_decref(req);
-		return;
-	}
-	name = json_string_value(json_object_get(req, "cmd"));
-	cmd = command_find(name);
-	if (cmd == NULL) {
-		snprintf(msg, sizeof(msg), "unknown command \"%.64s\"", name);
-		answer_error(cl, -EOPNOTSUPP, msg);
-		json_decref(req);
-		return;
-	}
-	if (cmd->privileged && !cl->privileged) {
-		snprintf(msg, sizeof(msg),
-			 "%s: permission denied (uid %u is not root and not "
-			 "in the socket's group)", cmd->name,
-			 (unsigned)cl->uid);
-		answer_error(cl, -EPERM, msg);
-		json_decref(req);
+	ret = command_request_parse(line, len, cl->privileged,
+				    (unsigned)cl->uid, &req, &cmd, &err);
+	if (ret < 0) {
+		client_send_json(cl, command_answer(ret, NULL, &err));
 		return;
 	}
 	if (strcmp(cmd->name, "monitor") == 0) {
@@ -283,15 +255,10 @@ handle_line(struct client *cl, const char *line, size_t len)
 		ret = cmd->fn(c->d, req, &result, &err);
 	}
 	json_decref(req);
-	if (ret < 0) {
-		json_decref(result);
-		answer_error(cl, ret, err.msg[0] ? err.msg : strerror(-ret));
-	} else {
-		client_send_json(cl, json_pack("{s:b, s:o}", "ok", 1, "result",
-					       result ? result : json_object()));
-		if (cl->negotiator && strcmp(cmd->name, "negotiator-register") == 0)
-			negotiator_external_attached(c->d->negotiator);
-	}
+	client_send_json(cl, command_answer(ret, result, &err));
+	if (ret == 0 && cl->negotiator &&
+	    strcmp(cmd->name, "negotiator-register") == 0)
+		negotiator_external_attached(c->d->negotiator);
 	daemon_settle(c->d);
 }
 

@@ -222,6 +222,23 @@ negotiator_sim_resolve(struct negotiator *n, const char *name, bool ok,
 					    "the peer refused (sim)", err);
 }
 
+/* The value of a hex digit, or -1. */
+static int
+hex_digit(char c)
+{
+	int v = -1;
+
+	if (c >= '0' && c <= '9')
+		v = c - '0';
+	else if (c >= 'a' && c <= 'f')
+		v = c - 'a' + 10;
+	else if (c >= 'A' && c <= 'F')
+		v = c - 'A' + 10;
+	return v;
+}
+
+/* Key bytes from hex digits and nothing else: sscanf("%2x") would take
+ * a sign, blanks or "0x" too and make key bytes of them. */
 static int
 hex_key(json_t *v, uint8_t *out, uint16_t *len, const char *what,
 	struct er_err *err)
@@ -240,11 +257,11 @@ hex_key(json_t *v, uint8_t *out, uint16_t *len, const char *what,
 				  "%s: an even number of hex digits, at most "
 				  "%d bytes", what, ER_SA_KEY_MAX);
 	for (size_t i = 0; i < n / 2; i++) {
-		unsigned b;
+		int hi = hex_digit(s[2 * i]), lo = hex_digit(s[2 * i + 1]);
 
-		if (sscanf(s + 2 * i, "%2x", &b) != 1)
+		if (hi < 0 || lo < 0)
 			return er_err_set(err, -EINVAL, "%s: not hex", what);
-		out[i] = (uint8_t)b;
+		out[i] = (uint8_t)(hi << 4 | lo);
 	}
 	*len = (uint16_t)(n / 2);
 	return 0;
@@ -256,7 +273,9 @@ spi_field(json_t *req, const char *key, bool required, uint32_t *out,
 {
 	json_t *v = json_object_get(req, key);
 	unsigned long long x;
+	const char *s;
 	char *end;
+	bool hex;
 
 	if (v == NULL) {
 		if (required)
@@ -275,8 +294,22 @@ spi_field(json_t *req, const char *key, bool required, uint32_t *out,
 	if (!json_is_string(v))
 		return er_err_set(err, -EINVAL,
 				  "\"%s\" must be a number or \"0x...\"", key);
-	x = strtoull(json_string_value(v), &end, 0);
-	if (*end != '\0' || x > 0xffffffffULL)
+	/* Decimal digits, or 0x and hex digits; strtoull() alone would take
+	 * blanks, a sign, octal, a second 0x, or nothing at all for 0. */
+	s = json_string_value(v);
+	hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+	if (hex)
+		s += 2;
+	if (s[0] == '\0')
+		return er_err_set(err, -EINVAL, "\"%s\": bad SPI", key);
+	for (const char *t = s; *t != '\0'; t++) {
+		if (hex ? hex_digit(*t) < 0 : *t < '0' || *t > '9')
+			return er_err_set(err, -EINVAL, "\"%s\": bad SPI",
+					  key);
+	}
+	errno = 0;
+	x = strtoull(s, &end, hex ? 16 : 10);
+	if (*end != '\0' || errno != 0 || x > 0xffffffffULL)
 		return er_err_set(err, -EINVAL, "\"%s\": bad SPI", key);
 	*out = (uint32_t)x;
 	return 0;

@@ -705,6 +705,12 @@ alg_get(const struct nlattr *attr, enum alg_kind kind, char *name,
 		ret = keybits > 8u * ER_SA_KEY_MAX ? -EOPNOTSUPP : -EBADMSG;
 		goto out;
 	}
+	/* The kernel names every algorithm it has; a nameless one would
+	 * read as a key that belongs to nothing. */
+	if (kname[0] == '\0') {
+		ret = -EINVAL;
+		goto out;
+	}
 	alg_name_from_kernel(name, namelen, kname, kind, bits);
 	*keylen = (uint16_t)((keybits + 7) / 8);
 	memcpy(key, (const uint8_t *)mnl_attr_get_payload(attr) + fixed,
@@ -1115,6 +1121,13 @@ sa_algs_put(struct nlmsghdr *nlh, size_t len, const struct er_sa *sa,
 	    k->integ_key_len > ER_SA_KEY_MAX) {
 		er_err_set(err, ret, "%s: bad algorithm name or key length",
 			   name);
+		goto out;
+	}
+	/* Key material is never dropped on the way to the kernel. */
+	if ((k->enc_key_len > 0 &&
+	     (!enc || sa->id.proto == IPPROTO_COMP)) ||
+	    (k->integ_key_len > 0 && !integ)) {
+		er_err_set(err, ret, "%s: a key without an algorithm", name);
 		goto out;
 	}
 	if (sa->id.proto == IPPROTO_COMP) {

@@ -34,6 +34,17 @@ eq "$(echo "$ans" | jq -r .error.message)" '"spi_out" is missing' "missing spi_o
 echo "{\"cmd\":\"negotiation-result\",\"id\":$id,\"ok\":true,\"spi_out\":\"0x12\"}" >&"${NEG[1]}"
 read -r -t 5 ans <&"${NEG[0]}"
 echo "$ans" | jq -r .error.message | grep -q "below 0x100" || fail "low SPI: $ans"
+# SPIs are decimal or 0x-hex, keys hex digits: nothing else passes.
+for spi in '""' '" 4660"' '"+4660"' '"-1"' '"0x"' '"0x1g"' '"0x0x5"' '"0x 5"' '"99999999999999999999"' '"0x100000000"'; do
+	echo "{\"cmd\":\"negotiation-result\",\"id\":$id,\"ok\":true,\"spi_out\":$spi}" >&"${NEG[1]}"
+	read -r -t 5 ans <&"${NEG[0]}"
+	eq "$(echo "$ans" | jq -r .error.message)" '"spi_out": bad SPI' "spi_out $spi"
+done
+for key in '"-1"' '"0x11"' '" 1ab"' '"+f00"' '"gg"' '"1 2 "'; do
+	echo "{\"cmd\":\"negotiation-result\",\"id\":$id,\"ok\":true,\"spi_out\":\"0xabcdef01\",\"enc_key_out\":$key}" >&"${NEG[1]}"
+	read -r -t 5 ans <&"${NEG[0]}"
+	eq "$(echo "$ans" | jq -r .error.message)" "enc_key_out: not hex" "enc_key_out $key"
+done
 eq "$(state west)" "routed-hold" "still negotiating after bad answers"
 
 # The answer: the SA group with the peer's SPI and keys.

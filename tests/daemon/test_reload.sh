@@ -75,15 +75,58 @@ for _ in $(seq 100); do
 done
 eq "$(state clear)" "never-negotiate" "SIGHUP reload"
 eq "$(state east)" "" "SIGHUP removed east"
-# A broken file on SIGHUP: logged, nothing changes.
-echo "conn x" >>"$CONF"
-echo "	nonsense" >>"$CONF"
-kill -HUP "$DPID"
-for _ in $(seq 100); do
-	grep -q "reload failed" "$LOG" && break
-	sleep 0.02
-done
-grep -q "reload failed" "$LOG" || fail "SIGHUP with a broken file is logged"
-eq "$(state clear)" "never-negotiate" "SIGHUP with a broken file changed nothing"
+# Broken and hostile files on SIGHUP: each is logged with FILE:LINE, and
+# the running configuration stays -- connections, routing, policies, SAs
+# and shunts exactly as they were.
+er sim packet 10.1.0.5 10.2.0.7 >/dev/null
+er sim negotiate west ok >/dev/null
+eq "$(state west)" "tunnel" "west up before the broken reloads"
+er sim packet 192.0.2.10 203.0.113.9 >/dev/null
+er sim negotiate "oe#203.0.113.9/32" fail >/dev/null
+snapshot() {
+	erj status
+	erj policy list
+	erj sa list
+	erj shunt list
+}
+before=$(snapshot)
+[ "$(erj shunt list | jq length)" -ge 1 ] || fail "a failure shunt to keep"
+[ "$(erj sa list | jq length)" -ge 2 ] || fail "SAs to keep"
+cp "$CONF" "$TMP/good.conf"
+nfailed=0
+# hup_broken PATTERN: SIGHUP; the failure and PATTERN are logged, nothing
+# changes.
+hup_broken() {
+	nfailed=$((nfailed + 1))
+	kill -HUP "$DPID"
+	for _ in $(seq 250); do
+		[ "$(grep -c "reload failed" "$LOG")" -ge $nfailed ] && break
+		sleep 0.02
+	done
+	[ "$(grep -c "reload failed" "$LOG")" -ge $nfailed ] || fail "SIGHUP with a broken file is logged ($1)"
+	grep -Eq -- "$1" "$LOG" || fail "SIGHUP: no '$1' in the log"
+	eq "$(snapshot)" "$before" "SIGHUP with a broken file ($1) changed something"
+}
+{ cat "$TMP/good.conf"; printf 'conn x\n\tnonsense\n'; } >"$CONF"
+hup_broken "reload: $CONF:[0-9]+: \"nonsense\": expected keyword=value"
+{ cat "$TMP/good.conf"; printf 'conn west2\n\tleft=192.0.2.10\n\tright=198.51.100.21\n\tauto=route\n\tkeyingtries=many\n'; } >"$CONF"
+hup_broken "reload: $CONF:[0-9]+: keyingtries=many: not a number"
+# An include loop, a missing include, a 100 MB include, binary data.
+{ cat "$TMP/good.conf"; echo "include $CONF"; } >"$TMP/loop.conf"
+cp "$TMP/loop.conf" "$CONF"
+hup_broken "reload: $CONF:[0-9]+: include $CONF: include loop"
+{ cat "$TMP/good.conf"; echo "include $TMP/nowhere.conf"; } >"$CONF"
+hup_broken "reload: $CONF:[0-9]+: include $TMP/nowhere.conf: cannot open"
+truncate -s 100M "$TMP/huge.conf"
+{ cat "$TMP/good.conf"; echo "include $TMP/huge.conf"; } >"$CONF"
+hup_broken "reload: $CONF:[0-9]+: include $TMP/huge.conf: 104857600 bytes"
+rm -f "$TMP/huge.conf"
+{ cat "$TMP/good.conf"; head -c 4096 "$EROUTED"; } >"$CONF"
+hup_broken "reload: $CONF:[0-9]+: (binary data|control character|invalid UTF-8)"
+# The good file again: the reload finds nothing to change.
+cp "$TMP/good.conf" "$CONF"
+exits 0 erj reload
+eq "$(jq -c . "$TMP/out")" '{"added":[],"removed":[],"changed":[]}' "the configuration in force is the good one"
+eq "$(snapshot)" "$before" "reloading the same file changed something"
 stop
 echo PASS

@@ -1143,6 +1143,51 @@ test_sa_encode_refuses(void **state)
 	assert_int_equal(er_xfrm_sa_encode(&codec, buf, 300, XFRM_MSG_NEWSA,
 					   1, &sa, &err),
 			 -EMSGSIZE);
+	/* a key without its algorithm is refused, never dropped */
+	scase_sa(&scases[0], &sa);
+	sa.keys.enc_alg[0] = '\0';
+	assert_int_equal(er_xfrm_sa_encode(&codec, buf, sizeof(buf),
+					   XFRM_MSG_NEWSA, 1, &sa, &err),
+			 -EINVAL);
+	assert_non_null(strstr(err.msg, "a key without an algorithm"));
+	scase_sa(&scases[0], &sa);
+	sa.keys.integ_alg[0] = '\0';
+	assert_int_equal(er_xfrm_sa_encode(&codec, buf, sizeof(buf),
+					   XFRM_MSG_NEWSA, 1, &sa, &err),
+			 -EINVAL);
+	scase_sa(&scases[4], &sa);	/* IPCOMP has no key */
+	sa.keys.enc_key_len = 4;
+	assert_int_equal(er_xfrm_sa_encode(&codec, buf, sizeof(buf),
+					   XFRM_MSG_NEWSA, 1, &sa, &err),
+			 -EINVAL);
+}
+
+/* An algorithm attribute without a name (fuzz_xfrm_codec found it read as
+ * a key belonging to nothing, which then vanished on the way back). */
+static void
+test_sa_decode_refuses_nameless_algorithm(void **state)
+{
+	uint8_t buf[BUF];
+	struct er_sa sa, got;
+	int len;
+	size_t found = 0;
+
+	(void)state;
+	scase_sa(&scases[0], &sa);
+	len = er_xfrm_sa_encode(&codec, buf, sizeof(buf), XFRM_MSG_NEWSA, 1,
+				&sa, NULL);
+	assert_true(len > 0);
+	assert_int_equal(er_xfrm_sa_decode(&codec, buf, (size_t)len, &got), 0);
+	/* Blank the kernel name "cbc(aes)" where it sits in the message. */
+	for (int i = 0; i + 8 <= len; i++) {
+		if (memcmp(buf + i, "cbc(aes)", 8) == 0) {
+			memset(buf + i, 0, 8);
+			found++;
+		}
+	}
+	assert_int_equal(found, 1);
+	assert_int_equal(er_xfrm_sa_decode(&codec, buf, (size_t)len, &got),
+			 -EINVAL);
 }
 
 static void
@@ -1991,6 +2036,7 @@ main(void)
 		cmocka_unit_test(test_sa_round_trip),
 		cmocka_unit_test(test_sa_algorithm_names),
 		cmocka_unit_test(test_sa_encode_refuses),
+		cmocka_unit_test(test_sa_decode_refuses_nameless_algorithm),
 		cmocka_unit_test(test_sa_id_and_spi_requests),
 		cmocka_unit_test(test_event_acquire),
 		cmocka_unit_test(test_event_expire_soft_and_hard),
