@@ -1077,6 +1077,44 @@ spec_check(const struct conn *c, const struct er_sa_group_spec *spec,
 	return 0;
 }
 
+/*
+ * Are the answer's SPIs free?  An SA the engine holds already must not be
+ * written over: two SA groups would share it, and its expiry would take
+ * an SA from under the other.  Free is: no SA with that id, a dead one,
+ * or (inbound) a larval SA this connection reserved.
+ */
+static int
+spec_spis_free(const struct er_engine *e, const struct conn *c,
+	       const struct er_sa_group_spec *spec, uint32_t reserved,
+	       struct er_err *err)
+{
+	struct er_sa_id in = {0}, out = {0};
+	const struct er_sa *a, *b;
+	char buf[64];
+	int ret = 0;
+
+	in.proto = out.proto = spec->proto ? spec->proto : IPPROTO_ESP;
+	conn_local_addr(c, &in.dst);
+	in.spi = spec->spi_in ? spec->spi_in : reserved;
+	conn_remote_addr(c, &out.dst);
+	out.spi = spec->spi_out;
+	a = in.spi != 0 ? er_sad_get(e->sad, &in) : NULL;
+	b = er_sad_get(e->sad, &out);
+	if (a != NULL && a->state != ER_SA_DEAD &&
+	    !(a->state == ER_SA_LARVAL && a->owner == c->id)) {
+		er_sa_id_format(&in, buf, sizeof(buf));
+		ret = er_err_set(err, -EEXIST,
+				 "%s: inbound SA %s is in use already",
+				 c->cfg.name, buf);
+	} else if (b != NULL && b->state != ER_SA_DEAD) {
+		er_sa_id_format(&out, buf, sizeof(buf));
+		ret = er_err_set(err, -EEXIST,
+				 "%s: outbound SA %s is in use already",
+				 c->cfg.name, buf);
+	}
+	return ret;
+}
+
 /* Install an SA group's two SAs; the policies follow in the state
  * machine.  Return: 0 or -errno, with nothing left behind on failure. */
 static int
@@ -1091,6 +1129,8 @@ group_install(struct er_engine *e, struct conn *c,
 	int ret;
 
 	ret = spec_check(c, spec, err);
+	if (ret == 0)
+		ret = spec_spis_free(e, c, spec, reserved, err);
 	if (ret < 0)
 		return ret;
 	if (spi_in == 0) {
@@ -1958,6 +1998,8 @@ er_engine_negotiated(struct er_engine *e, uint64_t id,
 				  "or never started)", (unsigned long long)id);
 	c = n->c;
 	ret = spec_check(c, spec, err);
+	if (ret == 0)
+		ret = spec_spis_free(e, c, spec, n->spi_in, err);
 	if (ret < 0)
 		return ret;
 	ret = group_install(e, c, spec, n->spi_in, &g, err);
