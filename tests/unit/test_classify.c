@@ -21,6 +21,7 @@
 
 #include "eroute/classify.h"
 #include "eroute/rng.h"
+#include "eroute/spd.h"
 
 #include "classify_impl.h"
 
@@ -108,12 +109,17 @@ enum shape {
 	SHAPE_SAMEADDR,  /* one address pair: only protocol and ports differ */
 	SHAPE_V6,        /* IPv6, lengths 0..128 */
 	SHAPE_MIXED,     /* IPv4 and IPv6 in one classifier */
+	SHAPE_GEN,       /* like the bench's gen4: nested anchors, every
+	                  * length /8-/32, the SPD's default priorities in
+	                  * several bands and some explicit ones */
+	SHAPE_GEN6,      /* the same in IPv6, /32-/128 */
 	SHAPE_COUNT
 };
 
 static const char *const shape_names[SHAPE_COUNT] = {
         "overlap", "lengths", "wideports", "anyproto", "equalprio",
         "flat",    "dups",    "sameaddr",  "v6",       "mixed",
+        "gen",     "gen6",
 };
 
 struct gen {
@@ -136,10 +142,45 @@ static const uint8_t v4_bases[][4] = {
 
 static const uint8_t v6_base[16] = {0x20, 0x01, 0x0d, 0xb8};
 
+static bool
+gen_like(const struct gen *g)
+{
+	return g->shape == SHAPE_GEN || g->shape == SHAPE_GEN6;
+}
+
+/* One of 16 anchors inside 10.0.0.0/8 or 2001:db8::/32 with its bits
+ * from a random position on replaced, so that prefixes of every length
+ * nest in clusters as in the bench's generator. */
+static void
+gen_anchor_addr(struct gen *g, struct er_addr *a, bool v6)
+{
+	unsigned fixed = v6 ? 32 : 8, bits = v6 ? 128 : 32;
+	unsigned anchor = rnd(g, 16), keep = fixed + rnd(g, bits - fixed + 1);
+
+	memset(a, 0, sizeof(*a));
+	a->family = v6 ? AF_INET6 : AF_INET;
+	if (v6)
+		memcpy(a->a, v6_base, 4);
+	else
+		a->a[0] = 10;
+	for (unsigned i = fixed; i < bits; i++) {
+		/* The anchor's bits: a fixed pattern per anchor. */
+		bool on = i < keep ? ((anchor * 0x9e3779b1u) >> (i % 29)) & 1
+		                   : rnd(g, 2);
+
+		if (on)
+			a->a[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+	}
+}
+
 /* An address near one of a few bases, so that prefixes nest and collide. */
 static void
 gen_addr(struct gen *g, struct er_addr *a, bool v6)
 {
+	if (gen_like(g)) {
+		gen_anchor_addr(g, a, v6);
+		return;
+	}
 	memset(a, 0, sizeof(*a));
 	if (!v6) {
 		a->family = AF_INET;
@@ -166,6 +207,8 @@ gen_len(struct gen *g, unsigned bits)
 	static const uint8_t v4_common[] = {0, 8, 16, 24, 28, 32, 32, 32};
 	static const uint8_t v6_common[] = {0, 32, 48, 64, 120, 128, 128};
 
+	if (gen_like(g))
+		return bits == 32 ? 8 + rnd(g, 25) : 32 + rnd(g, 97);
 	if (g->shape == SHAPE_LENGTHS || g->shape == SHAPE_FLAT ||
 	    rnd(g, 3) == 0)
 		return rnd(g, bits + 1);
@@ -228,7 +271,8 @@ gen_proto(struct gen *g)
 static bool
 gen_v6(struct gen *g)
 {
-	return g->shape == SHAPE_V6 || (g->shape == SHAPE_MIXED && rnd(g, 2));
+	return g->shape == SHAPE_V6 || g->shape == SHAPE_GEN6 ||
+	       (g->shape == SHAPE_MIXED && rnd(g, 2));
 }
 
 static void
@@ -260,6 +304,23 @@ gen_selector(struct gen *g, struct er_selector *sel)
 	                 0);
 	g->last = *sel;
 	g->have_last = true;
+}
+
+/* The gen shapes' priorities: mostly the SPD's defaults for a
+ * connection, some for a bare shunt or an instance, some explicit
+ * anywhere in the 32 bits (every band). */
+static uint32_t
+gen_default_prio(struct gen *g, const struct er_selector *sel)
+{
+	uint32_t roll = rnd(g, 100);
+
+	if (roll < 75)
+		return er_priority_default(sel, ER_PRIO_CONN);
+	if (roll < 85)
+		return er_priority_default(sel, ER_PRIO_BARE);
+	if (roll < 92)
+		return er_priority_default(sel, ER_PRIO_INSTANCE);
+	return (uint32_t)er_rng_next(&g->rng);
 }
 
 static uint32_t
@@ -432,6 +493,8 @@ run(enum shape shape, uint64_t seed, int steps)
 			uint32_t prio = gen_prio(&g);
 
 			gen_selector(&g, &sel);
+			if (gen_like(&g))
+				prio = gen_default_prio(&g, &sel);
 			assert_int_equal(
 			        er_cls_add(cls, &sel, prio,
 			                   (void *)(uintptr_t)(m.n + 1), &h),
@@ -471,6 +534,8 @@ test_classify_matches_ordered_scan_larger(void **state)
 	run(SHAPE_OVERLAP, 7, 2500);
 	run(SHAPE_SAMEADDR, 7, 1500);
 	run(SHAPE_MIXED, 7, 2500);
+	run(SHAPE_GEN, 7, 3000);
+	run(SHAPE_GEN6, 7, 2000);
 }
 
 /* ---- targeted cases ---------------------------------------------- */
