@@ -299,17 +299,21 @@ cls_rule_matches(const struct er_cls_rule *r, const struct cls_pkt *p)
 	       sport <= r->sp_hi && r->dp_lo <= dport && dport <= r->dp_hi;
 }
 
-/* Does entry @e pass for packet @p?  For IPv4 that is a match. */
+/* Does entry @e pass for packet @p?  For IPv4 that is a match.  The
+ * tests are combined without branches: a group's walk then takes one
+ * well-predicted branch per entry instead of one per field. */
 static inline bool
 cls_ent_matches(const struct cls_ent *e, const struct cls_pkt *p)
 {
-	uint16_t sport = (uint16_t)(p->ports >> 16), dport = (uint16_t)p->ports;
+	uint32_t sport = p->ports >> 16, dport = p->ports & 0xffff;
+	uint32_t miss;
 
-	return ((p->src[e->flags & 3] ^ e->src) & cls_mask32(e->slw)) == 0 &&
-	       ((p->dst[(e->flags >> 2) & 3] ^ e->dst) & cls_mask32(e->dlw)) ==
-	               0 &&
-	       (e->proto == 0 || e->proto == p->proto) && e->sp_lo <= sport &&
-	       sport <= e->sp_hi && e->dp_lo <= dport && dport <= e->dp_hi;
+	miss = ((p->src[e->flags & 3] ^ e->src) & cls_mask32(e->slw)) |
+	       ((p->dst[(e->flags >> 2) & 3] ^ e->dst) & cls_mask32(e->dlw));
+	miss |= (uint32_t)(e->proto != 0) & (uint32_t)(e->proto != p->proto);
+	miss |= (uint32_t)(sport - e->sp_lo > (uint32_t)(e->sp_hi - e->sp_lo));
+	miss |= (uint32_t)(dport - e->dp_lo > (uint32_t)(e->dp_hi - e->dp_lo));
+	return miss == 0;
 }
 
 /* classify.c */

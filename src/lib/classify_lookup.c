@@ -140,8 +140,13 @@ slot_group(const struct er_cls *c, const struct cls_slot *s, uint32_t h,
 static inline void
 prefetch_group(const struct er_cls *c, uint32_t g)
 {
-	__builtin_prefetch(g & CLS_SINGLE ? (const void *)cls_rule(c, g & ~CLS_SINGLE)
-	                                  : (const void *)cls_blk_at(c, g));
+	const char *a = g & CLS_SINGLE ? (const char *)cls_rule(c, g & ~CLS_SINGLE)
+	                               : (const char *)cls_blk_at(c, g);
+
+	/* A rule's first line; a block's first two (four entries). */
+	__builtin_prefetch(a);
+	if (!(g & CLS_SINGLE) && (g & 7) >= 2)
+		__builtin_prefetch(a + 64);
 }
 
 void *
