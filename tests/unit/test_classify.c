@@ -702,6 +702,95 @@ test_classify_identical_rules_overflow(void **state)
 	er_cls_free(cls);
 }
 
+/* A group longer than its filter block (rules no table can separate:
+ * one address pair, protocol and port, source ranges of every width),
+ * filled and emptied in random orders: every lookup, through all three
+ * paths, must find the best live rule whose range holds the port, whether
+ * that rule sits in the block or past it in the list. */
+static void
+test_classify_long_group(void **state)
+{
+	enum { N = 100 };
+	struct er_cls *cls = er_cls_new();
+	struct er_cls_stats st;
+	struct er_cls_rule *h[N];
+	uint32_t prio[N];
+	int order[N], d[N];
+	bool live[N] = {false};
+	struct er_rng rng;
+	char buf[128];
+
+	(void)state;
+	er_rng_init(&rng, 42);
+	for (int i = 0; i < N; i++) {
+		order[i] = i;
+		d[i] = i;
+		prio[i] = (uint32_t)er_rng_range(&rng, 0, 7);
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = N - 1; i > 0; i--) {
+			int j = (int)er_rng_range(&rng, 0, (uint64_t)i), t;
+
+			t = order[i];
+			order[i] = order[j];
+			order[j] = t;
+		}
+		for (int k = 0; k < N; k++) {
+			int i = order[k];
+
+			if (pass == 0) {
+				char sp[24];
+				struct er_selector sel;
+
+				snprintf(sp, sizeof(sp), "1000-%d", 1000 + i);
+				sel = SEL("192.0.2.0/24", "198.51.100.7/32",
+				          IPPROTO_TCP, sp, "443");
+				assert_int_equal(er_cls_add(cls, &sel, prio[i],
+				                            &d[i], &h[i]),
+				                 0);
+				live[i] = true;
+			} else {
+				er_cls_del(cls, h[i]);
+				live[i] = false;
+			}
+			if (pass == 0 && k == N - 1) {
+				/* Every table has one group here: at least one
+				 * of them holds more than a block. */
+				er_cls_get_stats(cls, &st);
+				assert_true(st.tables * CLS_BLK_MAX < N);
+			}
+			assert_int_equal(cls_check(cls, buf, sizeof(buf)), 0);
+			for (int port = 999; port <= 1000 + N; port++) {
+				struct er_packet p =
+				        PKT("192.0.2.9", "198.51.100.7",
+				            IPPROTO_TCP, (uint16_t)port, 443);
+				void *want = NULL, *got[3];
+				int best = -1;
+
+				/* Equal priorities: the smaller selector (the
+				 * narrower range) wins. */
+				for (int r = 0; r < N; r++) {
+					if (!live[r] || port < 1000 ||
+					    port > 1000 + r)
+						continue;
+					if (best < 0 || prio[r] < prio[best])
+						best = r;
+				}
+				want = best >= 0 ? &d[best] : NULL;
+				got[0] = er_cls_lookup(cls, &p);
+				er_cls_set_simd(cls, false);
+				er_cls_lookup_batch(cls, &p, 1, &got[1]);
+				er_cls_set_simd(cls, true);
+				er_cls_lookup_batch(cls, &p, 1, &got[2]);
+				assert_ptr_equal(got[0], want);
+				assert_ptr_equal(got[1], want);
+				assert_ptr_equal(got[2], want);
+			}
+		}
+	}
+	er_cls_free(cls);
+}
+
 static void
 test_classify_batch_sizes(void **state)
 {
@@ -784,6 +873,7 @@ main(void)
 	        cmocka_unit_test(test_classify_ties),
 	        cmocka_unit_test(test_classify_any_protocol_ignores_ports),
 	        cmocka_unit_test(test_classify_identical_rules_overflow),
+	        cmocka_unit_test(test_classify_long_group),
 	        cmocka_unit_test(test_classify_batch_sizes),
 	        cmocka_unit_test(test_classify_stats_and_flush),
 	};
