@@ -4,9 +4,9 @@
  * the structure and docs/classifier.md for why).
  *
  * Placement is the only policy here.  A new rule goes into the most
- * specific existing table that fits it and whose group for it has room
- * (fewer than CLS_GROUP_MAX rules), preferring tables whose bound the rule
- * does not lower.  When none has room, a new table is made: first with the
+ * specific existing table of its priority band (CLS_BAND()) that fits it
+ * and whose group for it has room (fewer than CLS_GROUP_MAX rules),
+ * preferring tables whose bound the rule does not lower.  When none has room, a new table is made: first with the
  * rule's prefix lengths rounded down (so that later rules of nearby lengths
  * can share it), then with its exact lengths, then hashing the protocol and
  * the exact ports as well, whichever such signature does not exist yet.

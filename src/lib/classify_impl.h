@@ -13,7 +13,11 @@
  * group: a list sorted by (priority, selector, age) hanging off a bucket.
  * A lookup visits the tables in bound order, probes one bucket in each and
  * walks at most the one group whose hash it computed, and stops at the
- * first table whose bound is worse than the best match so far.
+ * first table whose bound is worse than the best match so far.  A table
+ * holds the rules of one priority band only, so that a few very good
+ * priorities do not pull every table's bound down; a group of two or more
+ * rules is walked through its filter block, compact copies of what the
+ * match test reads, rather than rule by rule.
  *
  * Indices, not pointers, link rules (0 = none): a rule is 128 bytes in a
  * segmented pool, and a bucket slot is 8 bytes.
