@@ -34,6 +34,17 @@ struct retained {
 
 RB_HEAD(retained_tree, retained);
 
+/* One policy naming one SA in a template: so that deleting an SA finds
+ * the policies that still send to it without a walk over the SPD. */
+struct tmpl_ref {
+	struct er_sa_id sa;
+	enum er_dir dir;
+	struct er_selector sel;
+	RB_ENTRY(tmpl_ref) link;
+};
+
+RB_HEAD(tmpl_ref_tree, tmpl_ref);
+
 struct er_sim {
 	struct er_sim_config cfg;
 	struct er_spd *spd;
@@ -47,6 +58,7 @@ struct er_sim {
 	size_t ev_head, ev_count, ev_cap;
 	bool lost_pending;
 	struct retained_tree retained;
+	struct tmpl_ref_tree refs;
 	struct er_sim_stats st;
 	struct er_sim_oprec *oplog;
 	size_t noplog, oplog_cap;
@@ -59,6 +71,109 @@ retained_cmp(const struct retained *a, const struct retained *b)
 }
 
 RB_GENERATE_STATIC(retained_tree, retained, link, retained_cmp)
+
+static int
+sa_id_cmp(const struct er_sa_id *a, const struct er_sa_id *b)
+{
+	int c = er_addr_cmp(&a->dst, &b->dst);
+
+	if (c != 0)
+		return c;
+	if (a->proto != b->proto)
+		return a->proto < b->proto ? -1 : 1;
+	if (a->spi != b->spi)
+		return a->spi < b->spi ? -1 : 1;
+	return 0;
+}
+
+static int
+tmpl_ref_cmp(const struct tmpl_ref *a, const struct tmpl_ref *b)
+{
+	int c = sa_id_cmp(&a->sa, &b->sa);
+
+	if (c != 0)
+		return c;
+	if (a->dir != b->dir)
+		return a->dir < b->dir ? -1 : 1;
+	return er_selector_cmp(&a->sel, &b->sel);
+}
+
+RB_GENERATE_STATIC(tmpl_ref_tree, tmpl_ref, link, tmpl_ref_cmp)
+
+/* The (SA, policy) pairs of a policy's templates that name an SPI. */
+static void
+refs_change(struct er_sim *sim, const struct er_policy *pol, bool add)
+{
+	struct tmpl_ref key, *r;
+
+	if (pol->action != ER_ACTION_IPSEC)
+		return;
+	for (unsigned i = 0; i < pol->ntmpl; i++) {
+		if (pol->tmpl[i].spi == 0)
+			continue;
+		memset(&key, 0, sizeof(key));
+		key.sa.dst = pol->tmpl[i].dst;
+		key.sa.proto = pol->tmpl[i].proto;
+		key.sa.spi = pol->tmpl[i].spi;
+		key.dir = pol->dir;
+		key.sel = pol->sel;
+		r = RB_FIND(tmpl_ref_tree, &sim->refs, &key);
+		if (add && r == NULL) {
+			r = malloc(sizeof(*r));
+			if (r == NULL)
+				continue;
+			*r = key;
+			RB_INSERT(tmpl_ref_tree, &sim->refs, r);
+		} else if (!add && r != NULL) {
+			RB_REMOVE(tmpl_ref_tree, &sim->refs, r);
+			free(r);
+		}
+	}
+}
+
+static void
+refs_free_all(struct er_sim *sim)
+{
+	struct tmpl_ref *r;
+
+	while ((r = RB_MIN(tmpl_ref_tree, &sim->refs)) != NULL) {
+		RB_REMOVE(tmpl_ref_tree, &sim->refs, r);
+		free(r);
+	}
+}
+
+/* Every change to the SPD goes through these two, which keep the
+ * template references right. */
+static int
+spd_upsert(struct er_sim *sim, const struct er_policy *pol,
+	   const struct er_policy **stored)
+{
+	const struct er_policy *old = er_spd_get(sim->spd, pol->dir, &pol->sel);
+	const struct er_policy *now = NULL;
+	int ret;
+
+	if (old != NULL)
+		refs_change(sim, old, false);
+	ret = er_spd_upsert(sim->spd, pol, &now);
+	if (ret >= 0 && now != NULL)
+		refs_change(sim, now, true);
+	else if (ret < 0 && old != NULL)
+		refs_change(sim, old, true);
+	if (stored != NULL)
+		*stored = ret >= 0 ? now : NULL;
+	return ret;
+}
+
+static void
+spd_del(struct er_sim *sim, enum er_dir dir, const struct er_selector *sel)
+{
+	const struct er_policy *old = er_spd_get(sim->spd, dir, sel);
+
+	if (old == NULL)
+		return;
+	refs_change(sim, old, false);
+	er_spd_del(sim->spd, dir, sel);
+}
 
 static const struct er_kernel_ops sim_ops;
 
@@ -81,6 +196,7 @@ er_sim_new(const struct er_sim_config *cfg)
 	}
 	er_rng_init(&sim->rng, cfg->seed);
 	RB_INIT(&sim->retained);
+	RB_INIT(&sim->refs);
 	return sim;
 }
 
@@ -95,6 +211,7 @@ er_sim_free(struct er_sim *sim)
 		RB_REMOVE(retained_tree, &sim->retained, r);
 		free(r);
 	}
+	refs_free_all(sim);
 	er_spd_free(sim->spd);
 	er_sad_free(sim->sad);
 	free(sim->events);
@@ -348,7 +465,7 @@ trap(struct er_sim *sim, const struct er_policy *pol,
 	}
 	/* Reference 001: when the trap is itself host-to-host for this
 	 * protocol, the narrow hold replaces it. */
-	if (er_spd_upsert(sim->spd, &hold, &stored) < 0)
+	if (spd_upsert(sim, &hold, &stored) < 0)
 		return;
 	oplog_add(sim, cur != NULL ? ER_SIM_OP_REPLACE : ER_SIM_OP_ADD,
 		  ER_DIR_OUT, &hold.sel, ER_ACTION_HOLD);
@@ -534,13 +651,13 @@ tick_due(struct er_sim *sim)
 			queue_event(sim, &ev);
 			if (p->dir == ER_DIR_OUT &&
 			    unretain(sim, &p->sel, &pkt, &bytes)) {
-				er_spd_del(sim->spd, ev.dir, &ev.sel);
+				spd_del(sim, ev.dir, &ev.sel);
 				release(sim, &pkt, bytes);
 				/* The walk cannot go on after a release:
 				 * the path may have changed the SPD. */
 				next = er_spd_first(sim->spd, (enum er_dir)d);
 			} else {
-				er_spd_del(sim->spd, ev.dir, &ev.sel);
+				spd_del(sim, ev.dir, &ev.sel);
 			}
 		}
 	}
@@ -618,7 +735,7 @@ sim_policy_install(void *ctx, const struct er_policy *pol, struct er_err *err)
 	p.created = sim->now;
 	had = pol->dir == ER_DIR_OUT &&
 	      unretain(sim, &pol->sel, &pkt, &bytes);
-	ret = er_spd_upsert(sim->spd, &p, NULL);
+	ret = spd_upsert(sim, &p, NULL);
 	if (ret < 0) {
 		char what[ER_SELECTOR_STRLEN + 16];
 
@@ -654,7 +771,7 @@ sim_policy_del(void *ctx, enum er_dir dir, const struct er_selector *sel,
 		return ER_KERNEL_ABSENT;
 	oplog_add(sim, ER_SIM_OP_DEL, dir, sel, cur->action);
 	had = dir == ER_DIR_OUT && unretain(sim, sel, &pkt, &bytes);
-	er_spd_del(sim->spd, dir, sel);
+	spd_del(sim, dir, sel);
 	if (had)
 		release(sim, &pkt, bytes);
 	return 0;
@@ -692,29 +809,24 @@ static void
 note_sa_in_use(struct er_sim *sim, const struct er_sa_id *id)
 {
 	const struct er_sa *sa = er_sad_get(sim->sad, id);
-	const struct er_policy *p;
+	struct tmpl_ref key, *r;
 	struct er_sim_oprec *rec;
 
 	if (sa == NULL || sa->state == ER_SA_LARVAL)
 		return;
-	for (int d = 0; d < ER_DIR_COUNT; d++) {
-		for (p = er_spd_first(sim->spd, (enum er_dir)d); p != NULL;
-		     p = er_spd_next(sim->spd, p)) {
-			if (p->action != ER_ACTION_IPSEC)
-				continue;
-			for (unsigned i = 0; i < p->ntmpl; i++) {
-				if (p->tmpl[i].spi != id->spi ||
-				    p->tmpl[i].proto != id->proto ||
-				    !er_addr_equal(&p->tmpl[i].dst, &id->dst))
-					continue;
-				rec = oplog_add(sim, ER_SIM_OP_SA_DEL_IN_USE,
-						p->dir, &p->sel, p->action);
-				if (rec != NULL)
-					rec->sa = *id;
-				return;
-			}
-		}
-	}
+	/* The first reference to the SA, if any: the SA sorts first. */
+	memset(&key, 0, sizeof(key));
+	key.sa.dst = id->dst;
+	key.sa.proto = id->proto;
+	key.sa.spi = id->spi;
+	key.dir = (enum er_dir)0;
+	r = RB_NFIND(tmpl_ref_tree, &sim->refs, &key);
+	if (r == NULL || sa_id_cmp(&r->sa, &key.sa) != 0)
+		return;
+	rec = oplog_add(sim, ER_SIM_OP_SA_DEL_IN_USE, r->dir, &r->sel,
+			ER_ACTION_IPSEC);
+	if (rec != NULL)
+		rec->sa = *id;
 }
 
 static int
@@ -889,7 +1001,7 @@ er_sim_external_policy_add(struct er_sim *sim, const struct er_policy *pol)
 	p.created = sim->now;
 	had = pol->dir == ER_DIR_OUT &&
 	      unretain(sim, &pol->sel, &pkt, &bytes);
-	ret = er_spd_upsert(sim->spd, &p, NULL);
+	ret = spd_upsert(sim, &p, NULL);
 	if (ret >= 0)
 		changed_event(sim, &p, false);
 	if (had)
@@ -911,7 +1023,7 @@ er_sim_external_policy_del(struct er_sim *sim, enum er_dir dir,
 		return -ENOENT;
 	gone = *cur;
 	had = dir == ER_DIR_OUT && unretain(sim, sel, &pkt, &bytes);
-	er_spd_del(sim->spd, dir, sel);
+	spd_del(sim, dir, sel);
 	changed_event(sim, &gone, true);
 	if (had)
 		release(sim, &pkt, bytes);
@@ -925,6 +1037,14 @@ er_sim_external_policy_flush(struct er_sim *sim)
 	size_t n;
 
 	n = er_spd_flush(sim->spd, NULL);
+	/* What is left (persist policies) is all there is to refer. */
+	refs_free_all(sim);
+	for (int d = 0; d < ER_DIR_COUNT; d++) {
+		for (const struct er_policy *p =
+			     er_spd_first(sim->spd, (enum er_dir)d);
+		     p != NULL; p = er_spd_next(sim->spd, p))
+			refs_change(sim, p, true);
+	}
 	/* As XFRM: the held flows' packets are dropped with the policies. */
 	while ((r = RB_MIN(retained_tree, &sim->retained)) != NULL) {
 		RB_REMOVE(retained_tree, &sim->retained, r);

@@ -49,6 +49,14 @@ conn_id_cmp(const struct conn *a, const struct conn *b)
 }
 
 static int
+conn_timer_cmp(const struct conn *a, const struct conn *b)
+{
+	if (a->timer != b->timer)
+		return a->timer < b->timer ? -1 : 1;
+	return conn_id_cmp(a, b);
+}
+
+static int
 group_cmp(const struct sa_group *a, const struct sa_group *b)
 {
 	return a->serial < b->serial ? -1 : a->serial > b->serial;
@@ -68,6 +76,7 @@ reqid_num_cmp(const struct reqid_entry *a, const struct reqid_entry *b)
 
 RB_GENERATE_STATIC(conn_name_tree, conn, by_name, conn_name_cmp)
 RB_GENERATE(conn_id_tree, conn, by_id, conn_id_cmp)
+RB_GENERATE_STATIC(conn_timer_tree, conn, by_timer, conn_timer_cmp)
 RB_GENERATE_STATIC(group_tree, sa_group, by_serial, group_cmp)
 RB_GENERATE_STATIC(reqid_sel_tree, reqid_entry, by_sel, reqid_sel_cmp)
 RB_GENERATE_STATIC(reqid_num_tree, reqid_entry, by_reqid, reqid_num_cmp)
@@ -139,6 +148,31 @@ engine_log(struct er_engine *e, enum er_log_level level, const struct conn *c,
 
 /* ---- lookups ----------------------------------------------------- */
 
+/* What tick_due() would take a connection for, and when. */
+static uint64_t
+conn_timer_want(const struct conn *c)
+{
+	if (c->rt == ER_RT_FAILURE)
+		return c->failure_expires;
+	if (c->rt == ER_RT_PROSPECTIVE)
+		return c->revive_at;
+	return 0;
+}
+
+void
+conn_timer_sync(struct er_engine *e, struct conn *c)
+{
+	uint64_t want = conn_timer_want(c);
+
+	if (want == c->timer)
+		return;
+	if (c->timer != 0)
+		RB_REMOVE(conn_timer_tree, &e->timers, c);
+	c->timer = want;
+	if (want != 0)
+		RB_INSERT(conn_timer_tree, &e->timers, c);
+}
+
 struct conn *
 engine_conn_by_id(const struct er_engine *e, uint32_t id)
 {
@@ -205,21 +239,60 @@ conn_remote_addr(const struct conn *c, struct er_addr *out)
 		*out = c->remote_clients[0].addr;
 }
 
+static int
+local_cmp(const struct local_ref *a, const struct local_ref *b)
+{
+	return er_addr_cmp(&a->addr, &b->addr);
+}
+
+RB_GENERATE_STATIC(local_tree, local_ref, link, local_cmp)
+
+static struct local_ref *
+local_find(const struct er_engine *e, const struct er_addr *a)
+{
+	struct local_ref key;
+
+	key.addr = *a;
+	return RB_FIND(local_tree, (struct local_tree *)(uintptr_t)&e->locals,
+		       &key);
+}
+
+/* A configured connection's left= counts as this host's. */
+static int
+local_ref_get(struct er_engine *e, const struct er_addr *a)
+{
+	struct local_ref *r = local_find(e, a);
+
+	if (r == NULL) {
+		r = calloc(1, sizeof(*r));
+		if (r == NULL)
+			return -ENOMEM;
+		r->addr = *a;
+		RB_INSERT(local_tree, &e->locals, r);
+	}
+	r->users++;
+	return 0;
+}
+
+static void
+local_ref_put(struct er_engine *e, const struct er_addr *a)
+{
+	struct local_ref *r = local_find(e, a);
+
+	if (r != NULL && --r->users == 0) {
+		RB_REMOVE(local_tree, &e->locals, r);
+		free(r);
+	}
+}
+
 static bool
 is_local_addr(const struct er_engine *e, const struct er_addr *a)
 {
-	struct conn *c;
-
 	for (size_t i = 0; i < e->cfg.nlocal_addrs; i++) {
 		if (er_addr_equal(&e->local_addrs[i], a))
 			return true;
 	}
-	RB_FOREACH(c, conn_id_tree,
-		   (struct conn_id_tree *)(uintptr_t)&e->conns_by_id) {
-		if (c->group == NULL && er_addr_equal(&c->cfg.local, a))
-			return true;
-	}
-	return false;
+	return local_find(e, a) != NULL;
 }
 
 /* ---- reqids ------------------------------------------------------ */
@@ -380,12 +453,14 @@ er_engine_new(const struct er_engine_config *cfg, struct er_err *err)
 	TAILQ_INIT(&e->touched);
 	RB_INIT(&e->conns_by_name);
 	RB_INIT(&e->conns_by_id);
+	RB_INIT(&e->timers);
 	TAILQ_INIT(&e->negs);
 	RB_INIT(&e->groups);
 	RB_INIT(&e->reqid_by_sel);
 	RB_INIT(&e->reqid_by_num);
 	RB_INIT(&e->foreign);
 	RB_INIT(&e->routes);
+	RB_INIT(&e->locals);
 	e->next_conn_id = 1;
 	if (e->view == NULL || e->sad == NULL || e->shunts == NULL) {
 		er_err_set(err, -ENOMEM, "engine: out of memory");
@@ -410,6 +485,7 @@ er_engine_free(struct er_engine *e)
 	struct sa_group *g;
 	struct negotiation *n;
 	struct reqid_entry *r;
+	struct local_ref *l;
 
 	if (e == NULL)
 		return;
@@ -428,6 +504,10 @@ er_engine_free(struct er_engine *e)
 	while ((r = RB_MIN(reqid_num_tree, &e->reqid_by_num)) != NULL) {
 		RB_REMOVE(reqid_num_tree, &e->reqid_by_num, r);
 		free(r);
+	}
+	while ((l = RB_MIN(local_tree, &e->locals)) != NULL) {
+		RB_REMOVE(local_tree, &e->locals, l);
+		free(l);
 	}
 	claim_free_all(e);
 	foreign_free_all(e);
@@ -1240,6 +1320,14 @@ conn_insert(struct er_engine *e, const struct er_conn_config *cc,
 					  cc->name);
 		}
 	}
+	if (group == NULL && local_ref_get(e, &cc->local) < 0) {
+		for (size_t i = 0; cc->reqid == 0 && i < cc->nremote; i++) {
+			er_conn_out_selector(cc, &cc->remote_clients[i], &sel);
+			reqid_put(e, &sel);
+		}
+		conn_free(c);
+		return er_err_set(err, -ENOMEM, "out of memory");
+	}
 	c->id = e->next_conn_id++;
 	c->group = group;
 	c->rt = ER_RT_UNROUTED;
@@ -1265,6 +1353,8 @@ conn_free_deleted(struct er_engine *e, struct conn *c)
 		 * delete was asked for. */
 		engine_emit(e, &ev, c);
 		c->group->ninstances--;
+	} else {
+		local_ref_put(e, &c->cfg.local);
 	}
 	if (c->cfg.reqid == 0) {
 		for (size_t i = 0; i < c->cfg.nremote; i++) {
@@ -1273,6 +1363,8 @@ conn_free_deleted(struct er_engine *e, struct conn *c)
 			reqid_put(e, &sel);
 		}
 	}
+	if (c->timer != 0)
+		RB_REMOVE(conn_timer_tree, &e->timers, c);
 	RB_REMOVE(conn_name_tree, &e->conns_by_name, c);
 	RB_REMOVE(conn_id_tree, &e->conns_by_id, c);
 	conn_free(c);
@@ -2174,12 +2266,24 @@ collect_expired(void *ctx, const struct er_shunt *s)
 	l->sel[l->n++] = s->sel;
 }
 
-/* Everything due at e->now: bare shunts, failure shunts, revivals. */
+static int
+id_order(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Everything due at e->now: bare shunts, failure shunts, revivals.  The
+ * timer tree yields the connections that are due; they are taken in
+ * order of id, as a walk over all of them would. */
 static void
 tick_due(struct er_engine *e)
 {
 	struct expired_list ex = {0};
-	struct conn *c, *next;
+	struct conn *c;
+	uint32_t *ids = NULL;
+	size_t nids = 0, cap = 0;
 	char sel[ER_SELECTOR_STRLEN];
 
 	er_shunt_expire(e->shunts, e->now, collect_expired, &ex);
@@ -2191,8 +2295,27 @@ tick_due(struct er_engine *e)
 		claim_drop(e, ER_DIR_OUT, &ex.sel[i], ER_OWNER_BARE);
 	}
 	free(ex.sel);
-	for (c = RB_MIN(conn_id_tree, &e->conns_by_id); c != NULL; c = next) {
-		next = RB_NEXT(conn_id_tree, &e->conns_by_id, c);
+	RB_FOREACH(c, conn_timer_tree, &e->timers) {
+		if (c->timer > e->now)
+			break;
+		if (nids == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			uint32_t *n = realloc(ids, ncap * sizeof(*n));
+
+			if (n == NULL)
+				break;
+			ids = n;
+			cap = ncap;
+		}
+		ids[nids++] = c->id;
+	}
+	if (nids > 1)
+		qsort(ids, nids, sizeof(*ids), id_order);
+	for (size_t i = 0; i < nids; i++) {
+		/* An earlier one's transition may have deleted this one. */
+		c = engine_conn_by_id(e, ids[i]);
+		if (c == NULL)
+			continue;
 		if (c->rt == ER_RT_FAILURE && c->failure_expires != 0 &&
 		    c->failure_expires <= e->now) {
 			conn_transition(e, c, CEV_SHUNT_EXPIRE, NULL, NULL);
@@ -2200,10 +2323,12 @@ tick_due(struct er_engine *e)
 		if (c->rt == ER_RT_PROSPECTIVE && c->revive_at != 0 &&
 		    c->revive_at <= e->now) {
 			c->revive_at = 0;
+			conn_timer_sync(e, c);
 			engine_log(e, ER_LOG_INFO, c, "reviving (auto=start)");
 			conn_transition(e, c, CEV_UP, NULL, NULL);
 		}
 	}
+	free(ids);
 	engine_settle(e);
 }
 
@@ -2212,27 +2337,14 @@ tick_due(struct er_engine *e)
 static uint64_t
 next_expiry(const struct er_engine *e)
 {
-	uint64_t best = 0;
-	const struct er_shunt *s;
-	struct conn *c;
+	uint64_t best = er_shunt_next_expiry(e->shunts);
+	const struct conn *c =
+		RB_MIN(conn_timer_tree, (struct conn_timer_tree *)(uintptr_t)&e->timers);
 
-#define CONSIDER(t)                                                           \
-	do {                                                                  \
-		if ((t) != 0 && (best == 0 || (t) < best))                    \
-			best = (t);                                           \
-	} while (0)
-	for (s = er_shunt_first(e->shunts); s != NULL;
-	     s = er_shunt_next(e->shunts, s))
-		CONSIDER(s->expires);
-	RB_FOREACH(c, conn_id_tree,
-		   (struct conn_id_tree *)(uintptr_t)&e->conns_by_id) {
-		/* What tick_due() would take, and nothing else. */
-		if (c->rt == ER_RT_FAILURE)
-			CONSIDER(c->failure_expires);
-		if (c->rt == ER_RT_PROSPECTIVE)
-			CONSIDER(c->revive_at);
-	}
-#undef CONSIDER
+	/* The timer tree holds what tick_due() would take, and nothing
+	 * else. */
+	if (c != NULL && (best == 0 || c->timer < best))
+		best = c->timer;
 	return best;
 }
 
@@ -2539,6 +2651,10 @@ check_conn(const struct er_engine *e, const struct conn *c, char *buf,
 		FAIL("%s: negotiating while %s", n, er_routing_name(c->rt));
 	if (c->rt == ER_RT_FAILURE && c->failure_expires == 0)
 		FAIL("%s: failure without an expiry", n);
+	if (c->timer != conn_timer_want(c))
+		FAIL("%s: timer at %llu, not %llu", n,
+		     (unsigned long long)c->timer,
+		     (unsigned long long)conn_timer_want(c));
 	if (er_conn_is_never_negotiate(&c->cfg) &&
 	    c->rt != ER_RT_UNROUTED && c->rt != ER_RT_NEVER_NEGOTIATE &&
 	    c->rt != ER_RT_ECLIPSED)
