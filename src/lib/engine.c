@@ -57,6 +57,12 @@ conn_timer_cmp(const struct conn *a, const struct conn *b)
 }
 
 static int
+negotiation_cmp(const struct negotiation *a, const struct negotiation *b)
+{
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+static int
 group_cmp(const struct sa_group *a, const struct sa_group *b)
 {
 	return a->serial < b->serial ? -1 : a->serial > b->serial;
@@ -77,6 +83,7 @@ reqid_num_cmp(const struct reqid_entry *a, const struct reqid_entry *b)
 RB_GENERATE_STATIC(conn_name_tree, conn, by_name, conn_name_cmp)
 RB_GENERATE(conn_id_tree, conn, by_id, conn_id_cmp)
 RB_GENERATE_STATIC(conn_timer_tree, conn, by_timer, conn_timer_cmp)
+RB_GENERATE_STATIC(negotiation_tree, negotiation, by_id, negotiation_cmp)
 RB_GENERATE_STATIC(group_tree, sa_group, by_serial, group_cmp)
 RB_GENERATE_STATIC(reqid_sel_tree, reqid_entry, by_sel, reqid_sel_cmp)
 RB_GENERATE_STATIC(reqid_num_tree, reqid_entry, by_reqid, reqid_num_cmp)
@@ -211,13 +218,12 @@ group_by_serial(const struct er_engine *e, uint64_t serial)
 static struct negotiation *
 negotiation_by_id(const struct er_engine *e, uint64_t id)
 {
-	struct negotiation *n;
+	struct negotiation key;
 
-	TAILQ_FOREACH(n, &e->negs, link) {
-		if (n->id == id)
-			return n;
-	}
-	return NULL;
+	key.id = id;
+	return RB_FIND(negotiation_tree,
+		       (struct negotiation_tree *)(uintptr_t)&e->negs_by_id,
+		       &key);
 }
 
 /* The address this host uses for a connection. */
@@ -455,6 +461,7 @@ er_engine_new(const struct er_engine_config *cfg, struct er_err *err)
 	RB_INIT(&e->conns_by_id);
 	RB_INIT(&e->timers);
 	TAILQ_INIT(&e->negs);
+	RB_INIT(&e->negs_by_id);
 	RB_INIT(&e->groups);
 	RB_INIT(&e->reqid_by_sel);
 	RB_INIT(&e->reqid_by_num);
@@ -1006,6 +1013,7 @@ negotiation_start(struct er_engine *e, struct conn *c, bool rekey)
 		n->spi_in = 0;
 	c->neg = n;
 	TAILQ_INSERT_TAIL(&e->negs, n, link);
+	RB_INSERT(negotiation_tree, &e->negs_by_id, n);
 	ev.negotiation = n->id;
 	ev.attempt = n->attempt;
 	ev.rekey = rekey;
@@ -1030,6 +1038,7 @@ negotiation_end(struct er_engine *e, struct negotiation *n, bool release)
 		spi_release(e, n->c, n->spi_in);
 	n->c->neg = NULL;
 	TAILQ_REMOVE(&e->negs, n, link);
+	RB_REMOVE(negotiation_tree, &e->negs_by_id, n);
 	free(n);
 }
 
@@ -2751,7 +2760,8 @@ er_engine_check(const struct er_engine *e, char *buf, size_t len)
 			FAIL("bare hold %s leaked (%s)", what, s->origin);
 	}
 	TAILQ_FOREACH(neg, &e->negs, link) {
-		if (neg->c->neg != neg)
+		if (neg->c->neg != neg ||
+		    negotiation_by_id(e, neg->id) != neg)
 			FAIL("%s: stray negotiation %llu", neg->c->cfg.name,
 			     (unsigned long long)neg->id);
 	}

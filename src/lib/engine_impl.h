@@ -66,9 +66,11 @@ struct negotiation {
 	uint64_t started;
 	uint32_t spi_in;		/* reserved larval SPI, 0 if none */
 	TAILQ_ENTRY(negotiation) link;
+	RB_ENTRY(negotiation) by_id;	/* an answer finds its own */
 };
 
 TAILQ_HEAD(negotiation_list, negotiation);
+RB_HEAD(negotiation_tree, negotiation);
 
 struct conn {
 	uint32_t id;
@@ -190,6 +192,7 @@ struct er_engine {
 	struct conn_timer_tree timers;
 	uint32_t next_conn_id;
 	struct negotiation_list negs;
+	struct negotiation_tree negs_by_id;
 	uint64_t next_neg_id;
 	struct group_tree groups;
 	uint64_t next_group;

@@ -74,7 +74,8 @@ struct storm_result {
 	size_t policies_after_delete;	/* sim SPD, group deleted */
 	size_t sas_after_delete;	/* sim SAD, group deleted */
 	/* Time (CLOCK_MONOTONIC). */
-	double storm_s;			/* the packet phase */
+	double storm_s;			/* the packet phase, checks excluded */
+	double check_s;			/* the checks, all phases */
 	double total_s;			/* setup to teardown */
 	uint64_t sim_seconds;		/* simulated time that passed */
 	/* Memory: the process's peak RSS (getrusage) and the heap in use
