@@ -2564,22 +2564,28 @@ check_claims(const struct er_engine *e, char *buf, size_t len)
 		struct claim *best = TAILQ_FIRST(&k->claims), *cl, *prev = NULL;
 		char what[ER_SELECTOR_STRLEN + 16];
 
-		er_policy_describe(k->dir, &k->sel, what, sizeof(what));
+/* The key is named only when something is wrong with it: formatting
+ * every key's selector would cost more than checking it. */
+#define KFAIL(...)                                                            \
+	do {                                                                  \
+		er_policy_describe(k->dir, &k->sel, what, sizeof(what));      \
+		FAIL(__VA_ARGS__);                                            \
+	} while (0)
 		TAILQ_FOREACH(cl, &k->claims, link) {
 			if (cl->key != k)
-				FAIL("%s: claim linked to another key", what);
+				KFAIL("%s: claim linked to another key", what);
 			if (prev != NULL &&
 			    (prev->pol.priority > cl->pol.priority ||
 			     (prev->pol.priority == cl->pol.priority &&
 			      prev->owner >= cl->owner)))
-				FAIL("%s: claimants out of order", what);
+				KFAIL("%s: claimants out of order", what);
 			if (cl->owner != ER_OWNER_BARE &&
 			    engine_conn_by_id(e, cl->owner) == NULL)
-				FAIL("%s: claim of deleted connection %u",
+				KFAIL("%s: claim of deleted connection %u",
 				     what, cl->owner);
 			if (cl->owner == ER_OWNER_BARE &&
 			    er_shunt_get(e->shunts, &k->sel) == NULL)
-				FAIL("%s: bare claim without a bare shunt",
+				KFAIL("%s: bare claim without a bare shunt",
 				     what);
 			prev = cl;
 		}
@@ -2587,19 +2593,19 @@ check_claims(const struct er_engine *e, char *buf, size_t len)
 			nkeys[k->dir]++;
 		if (k->blocked && inst == NULL &&
 		    !foreign_has(e, k->dir, &k->sel))
-			FAIL("%s: blocked by no foreign policy", what);
+			KFAIL("%s: blocked by no foreign policy", what);
 		if (k->dirty || (k->blocked && inst == NULL))
 			continue;
 		if (best == NULL)
-			FAIL("%s: key with no claimant left behind", what);
+			KFAIL("%s: key with no claimant left behind", what);
 		if (inst == NULL)
-			FAIL("%s: claimed but not installed", what);
+			KFAIL("%s: claimed but not installed", what);
 		{
 			struct er_policy want = best->pol;
 
 			want.owner = best->owner;
 			if (!policy_same(inst, &want))
-				FAIL("%s: installed %s (owner %u), best "
+				KFAIL("%s: installed %s (owner %u), best "
 				     "claimant wants %s (owner %u)", what,
 				     er_action_name(inst->action), inst->owner,
 				     er_action_name(want.action), want.owner);
@@ -2612,6 +2618,7 @@ check_claims(const struct er_engine *e, char *buf, size_t len)
 			     er_dir_name((enum er_dir)d), nkeys[d]);
 	}
 	return 0;
+#undef KFAIL
 }
 
 static int
@@ -2752,9 +2759,12 @@ er_engine_check(const struct er_engine *e, char *buf, size_t len)
 	for (s = er_shunt_first(e->shunts); s != NULL;
 	     s = er_shunt_next(e->shunts, s)) {
 		char what[ER_SELECTOR_STRLEN];
+		bool claimed = claim_find(e, ER_DIR_OUT, &s->sel,
+					  ER_OWNER_BARE) != NULL;
 
-		er_selector_format(&s->sel, what, sizeof(what));
-		if (claim_find(e, ER_DIR_OUT, &s->sel, ER_OWNER_BARE) == NULL)
+		if (!claimed || (s->action == ER_ACTION_HOLD && s->expires == 0))
+			er_selector_format(&s->sel, what, sizeof(what));
+		if (!claimed)
 			FAIL("bare shunt %s has no claim", what);
 		if (s->action == ER_ACTION_HOLD && s->expires == 0)
 			FAIL("bare hold %s leaked (%s)", what, s->origin);

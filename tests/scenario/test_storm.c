@@ -58,11 +58,12 @@ test_acquire_storm_million_packets(void **state)
 	ret = storm_run(&cfg, &r);
 	printf("storm: %zu packets, %zu peers: %.2f s (%.0f packets/s), "
 	       "%zu negotiations (%zu failed), peak RSS %zu KiB "
-	       "(%zu KiB before), peak heap %zu bytes over the base\n",
+	       "(%zu KiB before), peak heap %zu bytes over the base; "
+	       "%zu checks %.2f s, all %.2f s\n",
 	       r.packets, (size_t)PEERS, r.storm_s,
 	       r.storm_s > 0 ? (double)r.packets / r.storm_s : 0,
 	       r.negotiations, r.failed, r.rss_peak_kb, r.rss_base_kb,
-	       r.heap_peak - r.heap_base);
+	       r.heap_peak - r.heap_base, r.checks, r.check_s, r.total_s);
 	if (ret != 0)
 		fail_msg("storm: %s", r.error);
 	assert_int_equal(r.packets, PACKETS);
