@@ -96,6 +96,11 @@ struct er_kernel_ops {
 	 * (indexed by enum er_dir), cheaply (XFRM: one GETSPDINFO). */
 	int (*policy_count)(void *ctx, size_t counts[ER_DIR_COUNT],
 			    struct er_err *err);
+	/* Optional: many deletes by (dir, selector) of pols[i], in as few
+	 * round trips as the backend can; a backend may use the priority
+	 * to order them.  results[i] as for policy_del. */
+	int (*policy_del_bulk)(void *ctx, const struct er_policy *pols,
+			       size_t n, int *results, struct er_err *err);
 };
 
 struct er_kernel {
@@ -137,6 +142,18 @@ int er_kernel_policy_replace(const struct er_kernel *k,
  */
 int er_kernel_policy_del(const struct er_kernel *k, enum er_dir dir,
 			 const struct er_selector *sel, struct er_err *err);
+
+/**
+ * er_kernel_policy_del_bulk - delete many policies by (pols[i].dir,
+ *	pols[i].sel), in batches where the backend can (XFRM: one netlink
+ *	round trip per batch, in the order its lists make cheapest)
+ * @results: @n entries: 0, ER_KERNEL_ABSENT, or -errno
+ *
+ * Return: 0 when every one is gone, else the first -errno (@err names it).
+ */
+int er_kernel_policy_del_bulk(const struct er_kernel *k,
+			      const struct er_policy *pols, size_t n,
+			      int *results, struct er_err *err);
 
 int er_kernel_sa_add(const struct er_kernel *k, const struct er_sa *sa,
 		     struct er_err *err);

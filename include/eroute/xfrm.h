@@ -178,6 +178,19 @@ void er_xfrm_thresholds_choose(const struct er_policy *pols, size_t n,
 			       struct er_xfrm_thresholds *out);
 
 /**
+ * er_xfrm_policy_delete_bulk - delete many policies quickly
+ * @pols: the policies, by (dir, sel); the priority orders the deletes
+ * @results: @n entries: 0, ER_KERNEL_ABSENT, or -errno
+ *
+ * Messages go to the kernel in batches with one acknowledgement per batch,
+ * in the order that keeps the kernel's list walks short (the coarse
+ * inexact list first, each list from its head).  Return: 0 when every
+ * policy is gone, else the first -errno, named in @err.
+ */
+int er_xfrm_policy_delete_bulk(struct er_xfrm *x, const struct er_policy *pols,
+			       size_t n, int *results, struct er_err *err);
+
+/**
  * er_xfrm_policy_install_bulk - install many policies quickly
  * @pols: the policies, each with add semantics (an existing identity is
  *	updated)

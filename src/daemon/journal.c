@@ -415,6 +415,25 @@ j_policy_del(void *ctx, enum er_dir dir, const struct er_selector *sel,
 	return ret;
 }
 
+static int
+j_policy_del_bulk(void *ctx, const struct er_policy *pols, size_t n,
+		  int *results, struct er_err *err)
+{
+	struct journal *j = ctx;
+	char line[LINE_MAX_LEN], text[300];
+	int ret = er_kernel_policy_del_bulk(&j->inner, pols, n, results, err);
+
+	for (size_t i = 0; i < n; i++) {
+		if (results[i] < 0)
+			continue;
+		format_sel(text, sizeof(text), pols[i].dir, &pols[i].sel);
+		snprintf(line, sizeof(line), "p %s\n", text);
+		policy_unset(j, pols[i].dir, &pols[i].sel);
+		append(j, line);
+	}
+	return ret;
+}
+
 static void
 record_sa(struct journal *j, const struct er_sa *sa)
 {
@@ -541,6 +560,7 @@ static struct er_kernel_ops journal_ops = {
 	.acquire_dump = j_acquire_dump,
 	.policy_add_bulk = j_policy_add_bulk,
 	.policy_count = j_policy_count,
+	.policy_del_bulk = j_policy_del_bulk,
 };
 
 struct er_kernel

@@ -1046,18 +1046,24 @@ out:
 	return;
 }
 
+static int xfrm_policy_del(void *ctx, enum er_dir dir,
+			   const struct er_selector *sel, struct er_err *err);
+
 /* Outcomes unknown: do them again one by one, idempotently. */
 static void
-batch_redo(struct batch *b, int want)
+batch_redo(struct batch *b, uint16_t type, int want)
 {
+	const struct er_policy *p;
 	size_t i;
-	int r;
 
 	for (i = b->first; i <= b->last; i++) {
 		if (b->res[i] != want)
 			continue;
-		r = policy_install(b->x, &b->pols[i], NULL);
-		b->res[i] = r;
+		p = &b->pols[i];
+		b->res[i] = type == XFRM_MSG_DELPOLICY
+				    ? xfrm_policy_del(b->x, p->dir, &p->sel,
+						      NULL)
+				    : policy_install(b->x, p, NULL);
 	}
 }
 
@@ -1083,8 +1089,16 @@ bulk_pass(struct er_xfrm *x, const struct er_policy *pols, size_t n,
 		if (res[i] != want)
 			continue;
 		cur = mnl_nlmsg_batch_current(mb);
-		r = er_xfrm_policy_encode(&x->codec, cur, ER_XFRM_MSG_MAX, type,
-					  b.base + (uint32_t)i, &pols[i], NULL);
+		if (type == XFRM_MSG_DELPOLICY)
+			r = er_xfrm_policy_id_encode(cur, ER_XFRM_MSG_MAX, type,
+						     b.base + (uint32_t)i,
+						     pols[i].dir, &pols[i].sel,
+						     NULL);
+		else
+			r = er_xfrm_policy_encode(&x->codec, cur,
+						  ER_XFRM_MSG_MAX, type,
+						  b.base + (uint32_t)i,
+						  &pols[i], NULL);
 		if (r < 0) {
 			res[i] = r;
 			continue;
@@ -1100,7 +1114,7 @@ bulk_pass(struct er_xfrm *x, const struct er_policy *pols, size_t n,
 		/* @cur did not fit: send what came before it. */
 		batch_flush(&b, mb, last, want, ok);
 		if (b.lost)
-			batch_redo(&b, want);
+			batch_redo(&b, type, want);
 		b.lost = false;
 		mnl_nlmsg_batch_reset(mb);
 		last = mnl_nlmsg_batch_head(mb);
@@ -1109,7 +1123,7 @@ bulk_pass(struct er_xfrm *x, const struct er_policy *pols, size_t n,
 	if (last != NULL && !mnl_nlmsg_batch_is_empty(mb)) {
 		batch_flush(&b, mb, last, want, ok);
 		if (b.lost)
-			batch_redo(&b, want);
+			batch_redo(&b, type, want);
 	}
 out:
 	if (mb != NULL)
@@ -1229,6 +1243,137 @@ out:
 	return ret;
 }
 
+/*
+ * Where the kernel (5.0 and later) keeps a policy, by the thresholds: in
+ * the hash, or in one of the inexact lists -- both addresses coarse
+ * (shorter than /16, /48 for IPv6: one list for all of them), only the
+ * source fine, only the destination fine, both.  A delete walks, besides
+ * its own list, the lists of the other kinds that cover its addresses,
+ * each to the end; so that these are short, the long coarse list goes
+ * first, and inside each kind ascending priority -- the lists' own order
+ * -- finds each policy at the head of its list.  100k mixed policies:
+ * 4.8 s one by one in their given order, under 1 s this way.
+ */
+enum spd_place {
+	SPD_HASHED,
+	SPD_ANY_ANY,
+	SPD_SRC_ONLY,
+	SPD_DST_ONLY,
+	SPD_BOTH,
+};
+
+static bool
+prefix_coarse(const struct er_prefix *p)
+{
+	static const uint8_t zero[16];
+	bool v6 = p->addr.family == AF_INET6;
+
+	return p->len < (v6 ? 48 : 16) ||
+	       memcmp(p->addr.a, zero, v6 ? 16 : 4) == 0;
+}
+
+static enum spd_place
+spd_place(const struct er_policy *p, const struct er_xfrm_thresholds *t)
+{
+	bool v6 = p->sel.src.addr.family == AF_INET6;
+	unsigned lbits = v6 ? t->v6_lbits : t->v4_lbits;
+	unsigned rbits = v6 ? t->v6_rbits : t->v4_rbits;
+	/* out: the destination is remote; in and fwd: local */
+	unsigned dbits = p->dir == ER_DIR_OUT ? rbits : lbits;
+	unsigned sbits = p->dir == ER_DIR_OUT ? lbits : rbits;
+	bool s = prefix_coarse(&p->sel.src), d = prefix_coarse(&p->sel.dst);
+
+	if (p->sel.dst.len >= dbits && p->sel.src.len >= sbits)
+		return SPD_HASHED;
+	if (s && d)
+		return SPD_ANY_ANY;
+	if (d)
+		return SPD_SRC_ONLY;
+	return s ? SPD_DST_ONLY : SPD_BOTH;
+}
+
+struct del_order {
+	uint64_t key;		/* place, then priority */
+	size_t i;
+};
+
+static int
+del_order_cmp(const void *a, const void *b)
+{
+	const struct del_order *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+int
+er_xfrm_policy_delete_bulk(struct er_xfrm *x, const struct er_policy *pols,
+			   size_t n, int *results, struct er_err *err)
+{
+	struct er_xfrm_thresholds t = {32, 32, 128, 128};
+	struct del_order *ord = NULL;
+	struct er_policy *sorted = NULL;
+	int *res = NULL;
+	char name[ER_SELECTOR_STRLEN + 32];
+	size_t i, gone = 0, absent = 0;
+	int ret = 0;
+
+	if (n == 0)
+		goto out;
+	ord = malloc(n * sizeof(*ord));
+	sorted = malloc(n * sizeof(*sorted));
+	res = malloc(n * sizeof(*res));
+	if (ord == NULL || sorted == NULL || res == NULL) {
+		ret = er_err_set(err, -ENOMEM, "xfrm: bulk delete: out of "
+					       "memory");
+		for (i = 0; i < n; i++)
+			results[i] = ret;
+		goto out;
+	}
+	/* Unknown thresholds (an old kernel): the order is only slower. */
+	er_xfrm_thresholds_get(x, &t, NULL);
+	for (i = 0; i < n; i++) {
+		ord[i].key = (uint64_t)spd_place(&pols[i], &t) << 32 |
+			     pols[i].priority;
+		ord[i].i = i;
+	}
+	qsort(ord, n, sizeof(*ord), del_order_cmp);
+	for (i = 0; i < n; i++) {
+		sorted[i] = pols[ord[i].i];
+		res[i] = BULK_PENDING;
+	}
+	bulk_pass(x, sorted, n, res, XFRM_MSG_DELPOLICY, BULK_PENDING, 0);
+	for (i = 0; i < n; i++) {
+		int r = res[i];
+		const struct er_policy *p = &pols[ord[i].i];
+
+		if (r == BULK_PENDING)
+			r = -EIO;
+		else if (r == -ENOENT)
+			r = ER_KERNEL_ABSENT;
+		results[ord[i].i] = r;
+		if (r == ER_KERNEL_ABSENT)
+			absent++;
+		else if (r >= 0)
+			gone++;
+		if (r < 0 && ret == 0) {
+			ret = r;
+			er_policy_describe(p->dir, &p->sel, name,
+					   sizeof(name));
+			er_err_set(err, ret, "%s: %s", name, strerror(-ret));
+		}
+	}
+	xlog(x, LOG_INFO, "xfrm: bulk delete of %zu policies: %zu deleted, "
+			  "%zu already gone%s", n, gone, absent,
+	     ret < 0 ? ", some failed" : "");
+out:
+	free(ord);
+	free(sorted);
+	free(res);
+	return ret;
+}
+
 /* ------------------------------------------------------------------ */
 /* The ND bypass                                                       */
 
@@ -1284,6 +1429,13 @@ xfrm_policy_add_bulk(void *ctx, const struct er_policy *pols, size_t n,
 	return er_xfrm_policy_install_bulk(ctx, pols, n, results, err);
 }
 
+static int
+xfrm_policy_del_bulk(void *ctx, const struct er_policy *pols, size_t n,
+		     int *results, struct er_err *err)
+{
+	return er_xfrm_policy_delete_bulk(ctx, pols, n, results, err);
+}
+
 static const struct er_kernel_ops xfrm_ops = {
 	.name = "xfrm",
 	.policy_add = xfrm_policy_add,
@@ -1299,6 +1451,7 @@ static const struct er_kernel_ops xfrm_ops = {
 	.acquire_dump = xfrm_acquire_dump,
 	.policy_add_bulk = xfrm_policy_add_bulk,
 	.policy_count = xfrm_policy_count,
+	.policy_del_bulk = xfrm_policy_del_bulk,
 };
 
 static struct mnl_socket *

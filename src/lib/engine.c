@@ -2404,6 +2404,8 @@ er_engine_shutdown(struct er_engine *e)
 
 	/* From now on a trapped packet starts nothing. */
 	e->stopped = true;
+	/* The deletes go out in bulk; anything else flushes them first. */
+	kbatch_begin(e);
 	/* Groups' traps first, then instances, so that packets their holds
 	 * retained are not trapped again on the way out. */
 	RB_FOREACH(c, conn_id_tree, &e->conns_by_id) {
@@ -2418,6 +2420,7 @@ er_engine_shutdown(struct er_engine *e)
 		bare_remove(e, &sel);
 	}
 	engine_settle(e);
+	kbatch_end(e);
 }
 
 /* ---- queries ----------------------------------------------------- */

@@ -181,6 +181,8 @@ struct er_engine {
 	uint64_t now;
 	struct er_rng rng;
 	struct er_spd *view;		/* what the kernel has, as we know it */
+	struct kbatch *kbatch;		/* open: policy deletes coalesced
+					   (kbatch.c), cfg.kernel wraps */
 	struct er_sad *sad;		/* SAs we installed or reserved */
 	struct er_shunt_table *shunts;
 	struct claim_tree claims;
@@ -273,6 +275,12 @@ int claim_restore(struct er_engine *e, struct claim_key *k);
 void claim_mark_dirty(struct er_engine *e, struct claim_key *k);
 void claim_free_all(struct er_engine *e);
 int claim_sync_all(struct er_engine *e);
+
+/* kbatch.c: while open, consecutive policy deletes go to the kernel as
+ * one bulk call (the shutdown). */
+struct kbatch;
+int kbatch_begin(struct er_engine *e);
+void kbatch_end(struct er_engine *e);
 bool policy_same(const struct er_policy *a, const struct er_policy *b);
 
 /* routing.c */

@@ -58,6 +58,25 @@ er_kernel_policy_add_bulk(const struct er_kernel *k,
 }
 
 int
+er_kernel_policy_del_bulk(const struct er_kernel *k,
+			  const struct er_policy *pols, size_t n, int *results,
+			  struct er_err *err)
+{
+	int ret = 0;
+
+	if (k->ops->policy_del_bulk != NULL)
+		return k->ops->policy_del_bulk(k->ctx, pols, n, results, err);
+	for (size_t i = 0; i < n; i++) {
+		results[i] = k->ops->policy_del(k->ctx, pols[i].dir,
+						&pols[i].sel,
+						ret == 0 ? err : NULL);
+		if (results[i] < 0 && ret == 0)
+			ret = results[i];
+	}
+	return ret;
+}
+
+int
 er_kernel_policy_replace(const struct er_kernel *k, const struct er_policy *pol,
 			 struct er_err *err)
 {

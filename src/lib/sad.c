@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The SAD.  Two indexes over the same entries: a hash on (destination,
- * protocol, SPI) answers exact lookups in O(1), and a red-black tree in
- * that order gives listings and the SPI allocator the used SPIs of a
+ * protocol, SPI) answers exact lookups in O(1), and a B+ tree in that
+ * order gives listings and the SPI allocator the used SPIs of a
  * (destination, protocol) in order.  Key material lives only in the entries
  * and is wiped with explicit_bzero() before they are freed.
  *
@@ -10,9 +10,18 @@
  * one bucket per add or delete, over a segmented bucket array that is never
  * copied, so no add or delete pays for the size of the SAD.  Entries come
  * from a pool of segments too (large ones on huge pages, so that lookups
- * in a big SAD do not miss the TLB at every entry), and an entry's first
- * cache line holds its tree links and its id, which is all that a tree
- * descent or a hash hit reads.
+ * in a big SAD do not miss the TLB at every entry).
+ *
+ * Why a B+ tree and not a red-black tree through the entries: at 1M SAs
+ * an RB insert or delete walks some 20 entries, each a cache miss once the
+ * tree outgrows the caches (1.8 us per add).  The B+ tree keeps its keys
+ * packed in its nodes, BT_MAX to a node: the inner levels are a few
+ * hundred kilobytes and stay cached, so an add or delete misses on about
+ * one leaf, and moves a few hundred bytes inside it.  Leaves are linked
+ * for in-order walks, and every entry knows its leaf, so "next" is O(1).
+ * A delete never merges nodes, it only frees a node that became empty:
+ * no rebalancing cascades, and the height stays that of the largest the
+ * SAD has been.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -22,76 +31,375 @@
 
 #include "eroute/sad.h"
 
-#include "compat/tree.h"
 #include "segarray.h"
 
+struct bt_node;
+
+/* The first cache line holds what a hash walk and a delete read: the
+ * bucket link, the leaf and the id. */
 struct sad_entry {
-	RB_ENTRY(sad_entry) link;
-	struct er_sa sa;
 	struct sad_entry *hnext; /* next in its hash bucket, or free */
+	struct bt_node *leaf;	 /* the B+ tree leaf holding it */
+	struct er_sa sa;
 	bool soft_reported;
 } __attribute__((aligned(64)));
-
-RB_HEAD(sad_tree, sad_entry);
 
 /* Buckets at first (log2); the hash splits at one SA per bucket. */
 #define SAD_LEVEL_MIN 4
 /* Entries pooled 2^SAD_POOL_B0 at first, doubling. */
 #define SAD_POOL_B0 4
 
+/* Keys per B+ tree node: 32 keys of 24 bytes and their pointers are about
+ * a kilobyte, a few cache lines read per binary search. */
+#define BT_MAX 32
+/* Deeper than any tree of 2^32 entries can get (a split leaves both
+ * halves at least BT_MAX / 2 full, and deletes never add levels). */
+#define BT_DEPTH_MAX 16
+
+/* An SA id packed so that comparing the words in order is id_cmp()'s
+ * order: family, the 16 address bytes, protocol, SPI. */
+struct bt_key {
+	uint64_t w[3];
+};
+
+struct bt_node {
+	uint16_t n;		/* keys in a leaf, children of an inner node */
+	bool leaf;
+	struct bt_node *prev, *next;	/* leaves, in order */
+	/* A leaf's key[i] is ent[i]'s; an inner node's key[i] is no more
+	 * than the least key under child[i] and more than every key under
+	 * child[i - 1] (key[0] is not looked at). */
+	struct bt_key key[BT_MAX];
+	union {
+		struct sad_entry *ent[BT_MAX];
+		struct bt_node *child[BT_MAX];
+	};
+};
+
 struct er_sad {
-	struct sad_tree tree;
+	struct bt_node *root;	 /* NULL when empty */
 	size_t count;
 	struct segarray buckets; /* struct sad_entry * */
 	uint32_t lomask, split;	 /* linear hashing (classify_table.c) */
 	struct segarray pool;	 /* struct sad_entry */
 	uint32_t pool_top;	 /* entries below were handed out once */
 	struct sad_entry *free;	 /* linked through hnext */
+	struct segarray nodes;	 /* struct bt_node, pooled the same way */
+	uint32_t nodes_top;
+	struct bt_node *nfree;	 /* linked through next */
+	size_t nnodes;		 /* in use */
 	struct memacct mem;
 };
 
-/* The address as two big-endian words: comparing them is memcmp()'s
- * order, without the calls, on every level of a tree descent. */
-static uint64_t
-be64_at(const uint8_t *p)
+static struct bt_key
+bt_key_of(const struct er_sa_id *id)
 {
-	uint64_t v = 0;
+	const uint8_t *a = id->dst.a;
+	struct bt_key k = {{(uint64_t)(uint8_t)id->dst.family << 56, 0, 0}};
+	int i;
 
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
+	for (i = 0; i < 7; i++)
+		k.w[0] |= (uint64_t)a[i] << (48 - 8 * i);
+	for (i = 0; i < 8; i++)
+		k.w[1] = k.w[1] << 8 | a[7 + i];
+	k.w[2] = (uint64_t)a[15] << 40 | (uint64_t)id->proto << 32 | id->spi;
+	return k;
 }
 
-/* er_addr_cmp()'s order (family, then the 16 bytes), then proto, SPI. */
 static int
-id_cmp(const struct er_sa_id *a, const struct er_sa_id *b)
+bt_cmp(const struct bt_key *a, const struct bt_key *b)
 {
-	uint64_t x, y;
-
-	if (a->dst.family != b->dst.family)
-		return a->dst.family < b->dst.family ? -1 : 1;
-	x = be64_at(a->dst.a);
-	y = be64_at(b->dst.a);
-	if (x == y) {
-		x = be64_at(a->dst.a + 8);
-		y = be64_at(b->dst.a + 8);
+	for (int i = 0; i < 3; i++) {
+		if (a->w[i] != b->w[i])
+			return a->w[i] < b->w[i] ? -1 : 1;
 	}
-	if (x != y)
-		return x < y ? -1 : 1;
-	if (a->proto != b->proto)
-		return a->proto < b->proto ? -1 : 1;
-	if (a->spi != b->spi)
-		return a->spi < b->spi ? -1 : 1;
 	return 0;
 }
 
-static int
-entry_cmp(const struct sad_entry *a, const struct sad_entry *b)
+/* The first index in keys[lo..n) whose key is >= @k (n if none). */
+static unsigned
+bt_lower(const struct bt_key *keys, unsigned lo, unsigned n,
+	 const struct bt_key *k)
 {
-	return id_cmp(&a->sa.id, &b->sa.id);
+	unsigned hi = n;
+
+	while (lo < hi) {
+		unsigned mid = (lo + hi) / 2;
+
+		if (bt_cmp(&keys[mid], k) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
-RB_GENERATE_STATIC(sad_tree, sad_entry, link, entry_cmp)
+/* The child of inner node @nd whose range holds @k. */
+static unsigned
+bt_child_for(const struct bt_node *nd, const struct bt_key *k)
+{
+	/* the last i >= 1 with key[i] <= k, else 0 */
+	unsigned i = bt_lower(nd->key, 1, nd->n, k);
+
+	if (i < nd->n && bt_cmp(&nd->key[i], k) == 0)
+		return i;
+	return i - 1;
+}
+
+/* Nodes come from a segmented pool like the entries (on huge pages once
+ * large: a descent then misses the TLB no more than the cache). */
+static struct bt_node *
+bt_node_new(struct er_sad *sad, bool leaf)
+{
+	struct bt_node *nd = sad->nfree;
+
+	if (nd != NULL) {
+		sad->nfree = nd->next;
+	} else {
+		if (sad->nodes_top == UINT32_MAX ||
+		    (sad->nodes_top >= segarray_capacity(&sad->nodes) &&
+		     segarray_grow(&sad->nodes, &sad->mem) < 0))
+			return NULL;
+		nd = segarray_at(&sad->nodes, sad->nodes_top++);
+	}
+	memset(nd, 0, sizeof(*nd));
+	nd->leaf = leaf;
+	sad->nnodes++;
+	return nd;
+}
+
+static void
+bt_node_put(struct er_sad *sad, struct bt_node *nd)
+{
+	nd->next = sad->nfree;
+	sad->nfree = nd;
+	if (--sad->nnodes > 0)
+		return;
+	/* None left: every segment goes back. */
+	segarray_fini(&sad->nodes, &sad->mem);
+	sad->nodes_top = 0;
+	sad->nfree = NULL;
+}
+
+/* A node's lines are fetched at once rather than one per probe of the
+ * binary search: a cold node costs one miss, not five. */
+static void
+bt_prefetch(const struct bt_node *nd)
+{
+	for (size_t off = 0; off < sizeof(*nd); off += 64)
+		__builtin_prefetch((const char *)nd + off);
+}
+
+/* Descend to the leaf for @k, recording the path (node, child index). */
+static struct bt_node *
+bt_descend(const struct er_sad *sad, const struct bt_key *k,
+	   struct bt_node **path, unsigned *idx, unsigned *depth)
+{
+	struct bt_node *nd = sad->root;
+	unsigned d = 0;
+
+	while (nd != NULL && !nd->leaf) {
+		unsigned i;
+
+		bt_prefetch(nd);
+		i = bt_child_for(nd, k);
+
+		if (path != NULL && d < BT_DEPTH_MAX) {
+			path[d] = nd;
+			idx[d] = i;
+		}
+		d++;
+		nd = nd->child[i];
+	}
+	if (nd != NULL)
+		bt_prefetch(nd);
+	if (depth != NULL)
+		*depth = d;
+	return nd;
+}
+
+/* Put (@k, @ptr) at @pos of @nd, which has room. */
+static void
+bt_put(struct bt_node *nd, unsigned pos, const struct bt_key *k, void *ptr)
+{
+	memmove(&nd->key[pos + 1], &nd->key[pos],
+		(nd->n - pos) * sizeof(nd->key[0]));
+	memmove(&nd->ent[pos + 1], &nd->ent[pos],
+		(nd->n - pos) * sizeof(nd->ent[0]));
+	nd->key[pos] = *k;
+	nd->ent[pos] = ptr;
+	nd->n++;
+	if (nd->leaf)
+		((struct sad_entry *)ptr)->leaf = nd;
+}
+
+/* Split full @nd: its upper half moves to @r, its new right sibling. */
+static void
+bt_split(struct bt_node *nd, struct bt_node *r)
+{
+	unsigned h = BT_MAX / 2;
+
+	r->leaf = nd->leaf;
+	r->n = (uint16_t)(nd->n - h);
+	memcpy(r->key, &nd->key[h], r->n * sizeof(r->key[0]));
+	memcpy(r->ent, &nd->ent[h], r->n * sizeof(r->ent[0]));
+	nd->n = (uint16_t)h;
+	if (!nd->leaf)
+		return;
+	for (unsigned i = 0; i < r->n; i++)
+		r->ent[i]->leaf = r;
+	r->next = nd->next;
+	r->prev = nd;
+	if (nd->next != NULL)
+		nd->next->prev = r;
+	nd->next = r;
+}
+
+/* Insert entry @e, whose id is not in the tree.  Return: 0 or -ENOMEM
+ * (nothing changed: the nodes a split needs are taken first). */
+static int
+bt_insert(struct er_sad *sad, struct sad_entry *e)
+{
+	struct bt_node *path[BT_DEPTH_MAX], *spare[BT_DEPTH_MAX + 1], *nd;
+	struct bt_key k = bt_key_of(&e->sa.id), sep;
+	unsigned idx[BT_DEPTH_MAX], depth, pos, d, need = 0, used = 0;
+	void *ptr = e;
+
+	if (sad->root == NULL) {
+		sad->root = bt_node_new(sad, true);
+		if (sad->root == NULL)
+			return -ENOMEM;
+	}
+	nd = bt_descend(sad, &k, path, idx, &depth);
+	if (depth >= BT_DEPTH_MAX)
+		return -ENOMEM;
+	/* Full nodes from the leaf up split, each into a new node; a full
+	 * root adds a new root too. */
+	for (d = depth; nd->n == BT_MAX; d--) {
+		need++;
+		if (d == 0) {
+			need++;
+			break;
+		}
+		nd = path[d - 1];
+	}
+	for (unsigned i = 0; i < need; i++) {
+		spare[i] = bt_node_new(sad, false);
+		if (spare[i] == NULL) {
+			while (i-- > 0)
+				bt_node_put(sad, spare[i]);
+			return -ENOMEM;
+		}
+	}
+	nd = depth > 0 ? path[depth - 1]->child[idx[depth - 1]] : sad->root;
+	pos = bt_lower(nd->key, 0, nd->n, &k);
+	for (d = depth;; d--) {
+		struct bt_node *right;
+
+		if (nd->n < BT_MAX) {
+			bt_put(nd, pos, &k, ptr);
+			return 0;
+		}
+		right = spare[used++];
+		bt_split(nd, right);
+		if (pos <= nd->n)
+			bt_put(nd, pos, &k, ptr);
+		else
+			bt_put(right, pos - nd->n, &k, ptr);
+		sep = right->key[0];
+		if (d == 0) {
+			struct bt_node *nr = spare[used++];
+
+			nr->leaf = false;
+			nr->n = 2;
+			nr->key[0] = nd->key[0];
+			nr->child[0] = nd;
+			nr->key[1] = sep;
+			nr->child[1] = right;
+			sad->root = nr;
+			return 0;
+		}
+		/* the right half goes into the parent, after @nd */
+		nd = path[d - 1];
+		pos = idx[d - 1] + 1;
+		k = sep;
+		ptr = right;
+	}
+}
+
+/* Remove entry @e, which is in the tree; empty nodes go. */
+static void
+bt_remove(struct er_sad *sad, struct sad_entry *e)
+{
+	struct bt_node *path[BT_DEPTH_MAX], *nd;
+	struct bt_key k = bt_key_of(&e->sa.id);
+	unsigned idx[BT_DEPTH_MAX], depth, pos, d;
+
+	/* The entry knows its leaf: unless the leaf empties, no descent
+	 * (which would miss the cache on every level below the cached
+	 * ones). */
+	nd = e->leaf;
+	if (nd != NULL && nd->n > 1) {
+		bt_prefetch(nd);
+		pos = bt_lower(nd->key, 0, nd->n, &k);
+		if (pos >= nd->n || nd->ent[pos] != e)
+			return;
+		e->leaf = NULL;
+		nd->n--;
+		memmove(&nd->key[pos], &nd->key[pos + 1],
+			(nd->n - pos) * sizeof(nd->key[0]));
+		memmove(&nd->ent[pos], &nd->ent[pos + 1],
+			(nd->n - pos) * sizeof(nd->ent[0]));
+		return;
+	}
+	nd = bt_descend(sad, &k, path, idx, &depth);
+	if (nd == NULL || nd != e->leaf || depth > BT_DEPTH_MAX)
+		return;
+	pos = bt_lower(nd->key, 0, nd->n, &k);
+	if (pos >= nd->n || nd->ent[pos] != e)
+		return;
+	e->leaf = NULL;
+	for (d = depth;; d--) {
+		nd->n--;
+		memmove(&nd->key[pos], &nd->key[pos + 1],
+			(nd->n - pos) * sizeof(nd->key[0]));
+		memmove(&nd->ent[pos], &nd->ent[pos + 1],
+			(nd->n - pos) * sizeof(nd->ent[0]));
+		if (nd->n > 0 || d == 0)
+			break;
+		/* empty: out of the leaf chain and out of its parent */
+		if (nd->leaf) {
+			if (nd->prev != NULL)
+				nd->prev->next = nd->next;
+			if (nd->next != NULL)
+				nd->next->prev = nd->prev;
+		}
+		bt_node_put(sad, nd);
+		nd = path[d - 1];
+		pos = idx[d - 1];
+	}
+	/* An inner root with one child hands over to it; an empty root
+	 * leaf goes. */
+	while (sad->root != NULL && !sad->root->leaf && sad->root->n == 1) {
+		nd = sad->root;
+		sad->root = nd->child[0];
+		bt_node_put(sad, nd);
+	}
+	if (sad->root != NULL && sad->root->n == 0) {
+		bt_node_put(sad, sad->root);
+		sad->root = NULL;
+	}
+}
+
+static struct bt_node *
+bt_first_leaf(const struct er_sad *sad)
+{
+	struct bt_node *nd = sad->root;
+
+	while (nd != NULL && !nd->leaf)
+		nd = nd->child[0];
+	return nd;
+}
 
 /* ---- the hash index ---------------------------------------------- */
 
@@ -262,7 +570,7 @@ pool_get(struct er_sad *sad)
 		e = segarray_at(&sad->pool, sad->pool_top++);
 	}
 	/* The caller copies the SA in; only what is outside it is set. */
-	memset(&e->link, 0, sizeof(e->link));
+	e->leaf = NULL;
 	e->hnext = NULL;
 	e->soft_reported = false;
 	return e;
@@ -302,12 +610,6 @@ entry_of(const struct er_sa *sa)
 				    offsetof(struct sad_entry, sa));
 }
 
-static struct sad_tree *
-tree_of(const struct er_sad *sad)
-{
-	/* RB_* take non-const heads even for reads. */
-	return (struct sad_tree *)(uintptr_t)&sad->tree;
-}
 
 const char *
 er_sa_state_name(enum er_sa_state state)
@@ -357,10 +659,10 @@ er_sad_new(void)
 
 	if (sad == NULL)
 		return NULL;
-	RB_INIT(&sad->tree);
 	segarray_init(&sad->buckets, sizeof(struct sad_entry *), SAD_LEVEL_MIN,
 		      true);
 	segarray_init(&sad->pool, sizeof(struct sad_entry), SAD_POOL_B0, false);
+	segarray_init(&sad->nodes, sizeof(struct bt_node), SAD_POOL_B0, false);
 	sad->lomask = (1u << SAD_LEVEL_MIN) - 1;
 	if (segarray_grow(&sad->buckets, &sad->mem) < 0) {
 		free(sad);
@@ -377,10 +679,14 @@ er_sad_free(struct er_sad *sad)
 
 	if (sad == NULL)
 		return;
-	/* Remove before freeing: RB_NEXT would climb to freed parents. */
 	/* Wipe every key; the pool's segments go at once. */
-	RB_FOREACH(e, sad_tree, &sad->tree)
-		explicit_bzero(&e->sa.keys, sizeof(e->sa.keys));
+	for (struct bt_node *l = bt_first_leaf(sad); l != NULL; l = l->next) {
+		for (unsigned i = 0; i < l->n; i++) {
+			e = l->ent[i];
+			explicit_bzero(&e->sa.keys, sizeof(e->sa.keys));
+		}
+	}
+	segarray_fini(&sad->nodes, &sad->mem);
 	segarray_fini(&sad->pool, &sad->mem);
 	segarray_fini(&sad->buckets, &sad->mem);
 	free(sad);
@@ -419,7 +725,10 @@ er_sad_add(struct er_sad *sad, const struct er_sa *sa, const struct er_sa **out)
 	if (e == NULL)
 		return -ENOMEM;
 	e->sa = *sa;
-	RB_INSERT(sad_tree, &sad->tree, e);
+	if (bt_insert(sad, e) < 0) {
+		pool_put(sad, e);
+		return -ENOMEM;
+	}
 	sad->count++;
 	hash_insert(sad, e);
 	if (out != NULL)
@@ -466,7 +775,7 @@ er_sad_del(struct er_sad *sad, const struct er_sa_id *id)
 
 	if (e == NULL)
 		return -ENOENT;
-	RB_REMOVE(sad_tree, &sad->tree, e);
+	bt_remove(sad, e);
 	sad->count--;
 	hash_remove(sad, e);
 	pool_put(sad, e);
@@ -592,8 +901,13 @@ er_sad_expire(struct er_sad *sad, uint64_t now, er_sad_expire_cb *cb,
 	struct sad_entry *e;
 	size_t n = 0;
 
-	RB_FOREACH(e, sad_tree, &sad->tree)
-		n += expire_entry(e, now, cb, ctx);
+	/* @cb changes no SA but the one it is given, and adds or deletes
+	 * none: the walk goes leaf by leaf. */
+	for (struct bt_node *l = bt_first_leaf(sad); l != NULL; l = l->next)
+		for (unsigned i = 0; i < l->n; i++) {
+			e = l->ent[i];
+			n += expire_entry(e, now, cb, ctx);
+		}
 	return n;
 }
 
@@ -620,19 +934,27 @@ er_sad_bytes(const struct er_sad *sad)
 const struct er_sa *
 er_sad_first(const struct er_sad *sad)
 {
-	struct sad_entry *e = RB_MIN(sad_tree, tree_of(sad));
+	const struct bt_node *l = bt_first_leaf(sad);
 
-	return e != NULL ? &e->sa : NULL;
+	return l != NULL && l->n > 0 ? &l->ent[0]->sa : NULL;
 }
 
 const struct er_sa *
 er_sad_next(const struct er_sad *sad, const struct er_sa *sa)
 {
-	struct sad_entry *e;
+	const struct sad_entry *e = entry_of(sa);
+	const struct bt_node *l = e->leaf;
+	unsigned i = 0;
 
 	(void)sad;
-	e = RB_NEXT(sad_tree, NULL, entry_of(sa));
-	return e != NULL ? &e->sa : NULL;
+	if (l == NULL)
+		return NULL;
+	while (i < l->n && l->ent[i] != e)
+		i++;
+	if (i + 1 < l->n)
+		return &l->ent[i + 1]->sa;
+	/* leaves in the chain are never empty */
+	return l->next != NULL ? &l->next->ent[0]->sa : NULL;
 }
 
 const struct er_sa *
@@ -659,11 +981,15 @@ const struct er_sa *
 er_sad_ceil(const struct er_sad *sad, const struct er_addr *dst, uint8_t proto,
 	    uint32_t spi)
 {
-	struct sad_entry key, *e;
+	struct er_sa_id id = {.dst = *dst, .proto = proto, .spi = spi};
+	struct bt_key k = bt_key_of(&id);
+	const struct bt_node *l = bt_descend(sad, &k, NULL, NULL, NULL);
+	unsigned i;
 
-	key.sa.id.dst = *dst;
-	key.sa.id.proto = proto;
-	key.sa.id.spi = spi;
-	e = RB_NFIND(sad_tree, tree_of(sad), &key);
-	return e != NULL ? &e->sa : NULL;
+	if (l == NULL)
+		return NULL;
+	i = bt_lower(l->key, 0, l->n, &k);
+	if (i < l->n)
+		return &l->ent[i]->sa;
+	return l->next != NULL ? &l->next->ent[0]->sa : NULL;
 }

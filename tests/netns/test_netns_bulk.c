@@ -4,8 +4,10 @@
  * mixed prefix lengths (/16 to /32 on both sides, both directions, pass
  * and trap) go in through er_xfrm_policy_install_bulk() with the SPD hash
  * thresholds chosen from the set; installing them again updates every one.
- * How fast that is, is measured by bench/kernel, not here.  Counted by `ip xfrm policy count`.  And
- * per-policy results in a mixed batch: added, updated, refused.
+ * How fast that is, is measured by bench/kernel, not here.  Counted by
+ * `ip xfrm policy count`.  And per-policy results in a mixed batch: added,
+ * updated, refused; bulk deletes the same way: deleted, already gone,
+ * refused.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -130,6 +132,14 @@ test_100k_mixed_prefixes_bulk_install(void **state)
 	for (i = 0; i < N; i++)
 		assert_int_equal(res[i], ER_KERNEL_UPDATED);
 	assert_int_equal(spd_count(), N);
+	/* all deleted in bulk, then a few of them again: already gone */
+	assert_int_equal(er_xfrm_policy_delete_bulk(x, p, N, res, &err), 0);
+	for (i = 0; i < N; i++)
+		assert_int_equal(res[i], 0);
+	assert_int_equal(spd_count(), 0);
+	assert_int_equal(er_xfrm_policy_delete_bulk(x, p, 10, res, &err), 0);
+	for (i = 0; i < 10; i++)
+		assert_int_equal(res[i], ER_KERNEL_ABSENT);
 	er_xfrm_free(x);
 	free(res);
 	free(p);
@@ -174,6 +184,23 @@ test_bulk_results_per_policy(void **state)
 	assert_int_equal(spd_count(), 299);
 	assert_int_equal(er_xfrm_thresholds_get(x, &now, &err), 0);
 	assert_memory_equal(&now, &fixed, sizeof(now));
+	/* Bulk delete: one already gone, the inexpressible one refused and
+	 * named, every other deleted. */
+	assert_int_equal(er_kernel_policy_del(&k, p[5].dir, &p[5].sel, &err),
+			 0);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(er_xfrm_policy_delete_bulk(x, p, 300, res, &err),
+			 -EINVAL);
+	assert_non_null(strstr(err.msg, "1000-2000"));
+	for (i = 0; i < 300; i++) {
+		if (i == 100)
+			assert_int_equal(res[i], -EINVAL);
+		else if (i == 5)
+			assert_int_equal(res[i], ER_KERNEL_ABSENT);
+		else
+			assert_int_equal(res[i], 0);
+	}
+	assert_int_equal(spd_count(), 0);
 	er_xfrm_free(x);
 	free(p);
 }

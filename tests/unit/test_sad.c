@@ -273,6 +273,34 @@ check_order(const struct er_sad *sad)
 	assert_int_equal(n, er_sad_count(sad));
 }
 
+static int
+id_order(const struct er_sa_id *a, const struct er_sa_id *b)
+{
+	int c = er_addr_cmp(&a->dst, &b->dst);
+
+	if (c == 0)
+		c = a->proto - b->proto;
+	if (c == 0 && a->spi != b->spi)
+		c = a->spi < b->spi ? -1 : 1;
+	return c;
+}
+
+/* er_sad_ceil() of ids present or not is the walk's first SA at or
+ * after the id (often in the next leaf). */
+static void
+check_ceil(const struct er_sad *sad, struct er_rng *rng)
+{
+	for (int i = 0; i < 20; i++) {
+		struct er_sa_id id = random_id(rng);
+		const struct er_sa *want = er_sad_first(sad);
+
+		while (want != NULL && id_order(&want->id, &id) < 0)
+			want = er_sad_next(sad, want);
+		assert_ptr_equal(er_sad_ceil(sad, &id.dst, id.proto, id.spi),
+				 want);
+	}
+}
+
 static void
 check_ids(const struct er_sad *sad, struct er_rng *rng)
 {
@@ -324,6 +352,7 @@ test_sad_hash_agrees_with_tree_under_churn(void **state)
 		if (step % 500 == 0) {
 			check_ids(sad, &rng);
 			check_order(sad);
+			check_ceil(sad, &rng);
 		}
 	}
 	check_ids(sad, &rng);
