@@ -135,6 +135,39 @@ set_dirty(struct er_engine *e, struct claim_key *k, bool dirty)
 		e->ndirty--;
 }
 
+/*
+ * A kernel operation on @k failed: the kernel keeps what it had (@cur, the
+ * old policy, or nothing), the key is retried on the next tick, and the
+ * log names the policy and whose it is.  @want is NULL for a delete.
+ */
+static void
+log_failure(struct er_engine *e, struct claim_key *k,
+	    const struct er_policy *cur, const struct er_policy *want,
+	    const struct er_err *err)
+{
+	const struct conn *c = engine_conn_by_id(
+		e, want != NULL ? want->owner : cur->owner);
+	char what[ER_SELECTOR_STRLEN + 16];
+
+	er_policy_describe(k->dir, &k->sel, what, sizeof(what));
+	if (want == NULL)
+		engine_log(e, ER_LOG_ERROR, c,
+			   "kernel: deleting %s (%s) failed: %s; it stays "
+			   "until the retry", what,
+			   er_action_name(cur->action), err->msg);
+	else if (cur == NULL)
+		engine_log(e, ER_LOG_ERROR, c,
+			   "kernel: adding %s (%s) failed: %s; will retry",
+			   what, er_action_name(want->action), err->msg);
+	else
+		engine_log(e, ER_LOG_ERROR, c,
+			   "kernel: replacing %s (%s by %s) failed: %s; the "
+			   "old policy stays, will retry", what,
+			   er_action_name(cur->action),
+			   er_action_name(want->action), err->msg);
+	set_dirty(e, k, true);
+}
+
 /* Make the kernel hold the best claim of @k; free @k when nobody wants it.
  * Return: 0, or the failed kernel operation's -errno. */
 static int
@@ -154,9 +187,7 @@ sync_key(struct er_engine *e, struct claim_key *k)
 			ret = er_kernel_policy_del(&e->cfg.kernel, k->dir,
 						   &k->sel, &err);
 			if (ret < 0) {
-				engine_log(e, ER_LOG_ERROR, NULL,
-					   "kernel: %s (will retry)", err.msg);
-				set_dirty(e, k, true);
+				log_failure(e, k, cur, NULL, &err);
 				return ret;
 			}
 			er_spd_del(e->view, k->dir, &k->sel);
@@ -205,9 +236,7 @@ sync_key(struct er_engine *e, struct claim_key *k)
 	else
 		ret = er_kernel_policy_replace(&e->cfg.kernel, &want, &err);
 	if (ret < 0) {
-		engine_log(e, ER_LOG_ERROR, engine_conn_by_id(e, best->owner),
-			   "kernel: %s (will retry)", err.msg);
-		set_dirty(e, k, true);
+		log_failure(e, k, cur, &want, &err);
 		return ret;
 	}
 	er_spd_upsert(e->view, &want, NULL);
@@ -418,6 +447,29 @@ claim_sync_all(struct er_engine *e)
 	return ret;
 }
 
+/*
+ * A policy in the view that nobody claims and whose delete failed (a
+ * restart's leftover): an empty key, dirty, so that the retry deletes it
+ * and er_engine_check() knows why it is still there.
+ */
+int
+claim_orphan(struct er_engine *e, enum er_dir dir, const struct er_selector *sel)
+{
+	struct claim_key *k = claim_key_find(e, dir, sel);
+
+	if (k == NULL) {
+		k = calloc(1, sizeof(*k));
+		if (k == NULL)
+			return -ENOMEM;
+		k->dir = dir;
+		k->sel = *sel;
+		TAILQ_INIT(&k->claims);
+		RB_INSERT(claim_tree, &e->claims, k);
+	}
+	set_dirty(e, k, true);
+	return 0;
+}
+
 void
 claim_mark_dirty(struct er_engine *e, struct claim_key *k)
 {
@@ -449,14 +501,34 @@ void
 claim_retry_dirty(struct er_engine *e)
 {
 	struct claim_key *k, *next;
+	struct {
+		enum er_dir dir;
+		struct er_selector sel;
+		uint32_t owner;
+	} *done = NULL;
+	size_t ndone = 0, cap = e->ndirty;
 
 	if (e->ndirty == 0)
 		return;
+	done = calloc(cap, sizeof(*done));
 	for (k = RB_MIN(claim_tree, &e->claims); k != NULL; k = next) {
+		struct claim *best = TAILQ_FIRST(&k->claims);
+
 		next = RB_NEXT(claim_tree, &e->claims, k);
-		if (k->dirty)
-			sync_key(e, k);
+		if (!k->dirty)
+			continue;
+		if (sync_key(e, k) == 0 && best != NULL && !k->blocked &&
+		    done != NULL && ndone < cap) {
+			done[ndone].dir = k->dir;
+			done[ndone].sel = k->sel;
+			done[ndone++].owner = best->owner;
+		}
 	}
+	/* After the walk: what they clear up changes the tree. */
+	for (size_t i = 0; i < ndone; i++)
+		engine_key_installed(e, done[i].dir, &done[i].sel,
+				     done[i].owner);
+	free(done);
 }
 
 void

@@ -435,6 +435,7 @@ er_engine_free(struct er_engine *e)
 	er_spd_free(e->view);
 	er_sad_free(e->sad);
 	er_shunt_table_free(e->shunts);
+	free(e->doomed);
 	free(e->local_addrs);
 	free(e);
 }
@@ -858,6 +859,140 @@ conn_route_updown(struct er_engine *e, struct conn *c, bool route)
 	}
 }
 
+/* ---- deleting SAs ------------------------------------------------ */
+
+/* Does an outbound policy in the view send traffic to SA @id?  @c: only
+ * its selectors can (an SA belongs to one connection's group); NULL: look
+ * at every one (the retry, after the connection may have gone). */
+static bool
+sa_in_use(const struct er_engine *e, const struct conn *c,
+	  const struct er_sa_id *id)
+{
+	const struct er_policy *p;
+	struct er_selector sel;
+
+	if (c != NULL) {
+		for (size_t i = 0; i < c->cfg.nremote; i++) {
+			er_conn_out_selector(&c->cfg, &c->remote_clients[i],
+					     &sel);
+			p = er_spd_get(e->view, ER_DIR_OUT, &sel);
+			if (p != NULL && p->action == ER_ACTION_IPSEC &&
+			    p->ntmpl > 0 && p->tmpl[0].spi == id->spi &&
+			    p->tmpl[0].proto == id->proto &&
+			    er_addr_equal(&p->tmpl[0].dst, &id->dst))
+				return true;
+		}
+		return false;
+	}
+	for (p = er_spd_first(e->view, ER_DIR_OUT); p != NULL;
+	     p = er_spd_next(e->view, p)) {
+		if (p->action == ER_ACTION_IPSEC && p->ntmpl > 0 &&
+		    p->tmpl[0].spi == id->spi &&
+		    p->tmpl[0].proto == id->proto &&
+		    er_addr_equal(&p->tmpl[0].dst, &id->dst))
+			return true;
+	}
+	return false;
+}
+
+static bool
+sa_id_equal(const struct er_sa_id *a, const struct er_sa_id *b)
+{
+	return a->spi == b->spi && a->proto == b->proto &&
+	       er_addr_equal(&a->dst, &b->dst);
+}
+
+static void
+doomed_add(struct er_engine *e, const struct er_sa_id *id)
+{
+	for (size_t i = 0; i < e->ndoomed; i++)
+		if (sa_id_equal(&e->doomed[i], id))
+			return;
+	if (e->ndoomed == e->doomed_cap) {
+		size_t cap = e->doomed_cap ? e->doomed_cap * 2 : 8;
+		struct er_sa_id *n = realloc(e->doomed, cap * sizeof(*n));
+
+		if (n == NULL)
+			return;
+		e->doomed = n;
+		e->doomed_cap = cap;
+	}
+	e->doomed[e->ndoomed++] = *id;
+}
+
+/* @id is the engine's again (a new SA with that id), or the kernel let
+ * it go by itself: nothing to delete. */
+static void
+doomed_forget(struct er_engine *e, const struct er_sa_id *id)
+{
+	for (size_t i = 0; i < e->ndoomed; i++) {
+		if (sa_id_equal(&e->doomed[i], id)) {
+			e->doomed[i] = e->doomed[--e->ndoomed];
+			return;
+		}
+	}
+}
+
+/*
+ * Delete an SA of ours from the kernel.  Make before break holds here too:
+ * an SA a policy still sends traffic to -- the policy's move to another
+ * group or state failed, and the old policy stayed -- is not deleted until
+ * that policy has moved.  A delete that fails is not forgotten.  Either
+ * way the SA waits on the doomed list and each tick tries again.
+ */
+void
+engine_sa_remove(struct er_engine *e, const struct conn *c,
+		 const struct er_sa_id *id)
+{
+	struct er_err err = {0};
+	char buf[64];
+
+	if (sa_in_use(e, c, id)) {
+		er_sa_id_format(id, buf, sizeof(buf));
+		engine_log(e, ER_LOG_WARNING, c,
+			   "SA %s still carries the old policy's traffic; "
+			   "deleted once that policy has moved", buf);
+		doomed_add(e, id);
+		return;
+	}
+	if (er_kernel_sa_del(&e->cfg.kernel, id, &err) < 0) {
+		er_sa_id_format(id, buf, sizeof(buf));
+		engine_log(e, ER_LOG_ERROR, c,
+			   "kernel: deleting SA %s failed: %s (will retry)",
+			   buf, err.msg);
+		doomed_add(e, id);
+		return;
+	}
+	doomed_forget(e, id);
+}
+
+static void
+doomed_retry(struct er_engine *e)
+{
+	struct er_err err = {0};
+	char buf[64];
+
+	for (size_t i = 0; i < e->ndoomed;) {
+		struct er_sa_id id = e->doomed[i];
+
+		if (sa_in_use(e, NULL, &id) ||
+		    er_kernel_sa_del(&e->cfg.kernel, &id, &err) < 0) {
+			i++;
+			continue;
+		}
+		er_sa_id_format(&id, buf, sizeof(buf));
+		engine_log(e, ER_LOG_INFO, NULL, "SA %s deleted (retried)",
+			   buf);
+		e->doomed[i] = e->doomed[--e->ndoomed];
+	}
+}
+
+size_t
+er_engine_retries(const struct er_engine *e)
+{
+	return e->ndirty + e->ndoomed;
+}
+
 /* ---- negotiations ------------------------------------------------ */
 
 static void
@@ -868,7 +1003,7 @@ spi_release(struct er_engine *e, struct conn *c, uint32_t spi)
 	if (spi == 0)
 		return;
 	conn_local_addr(c, &id.dst);
-	er_kernel_sa_del(&e->cfg.kernel, &id, NULL);
+	engine_sa_remove(e, c, &id);
 	er_sad_del(e->sad, &id);
 }
 
@@ -981,12 +1116,12 @@ group_unlink(struct er_engine *e, struct sa_group *g)
 	g->c = NULL;
 }
 
-/* Delete an unlinked group's SAs and free it. */
+/* Delete an unlinked group's SAs (of connection @c) and free it. */
 static void
-group_destroy(struct er_engine *e, struct sa_group *g)
+group_destroy(struct er_engine *e, struct conn *c, struct sa_group *g)
 {
-	er_kernel_sa_del(&e->cfg.kernel, &g->out, NULL);
-	er_kernel_sa_del(&e->cfg.kernel, &g->in, NULL);
+	engine_sa_remove(e, c, &g->out);
+	engine_sa_remove(e, c, &g->in);
 	er_sad_del(e->sad, &g->out);
 	er_sad_del(e->sad, &g->in);
 	free(g);
@@ -995,8 +1130,10 @@ group_destroy(struct er_engine *e, struct sa_group *g)
 static void
 group_delete(struct er_engine *e, struct sa_group *g)
 {
+	struct conn *c = g->c;
+
 	group_unlink(e, g);
-	group_destroy(e, g);
+	group_destroy(e, c, g);
 }
 
 void
@@ -1165,11 +1302,14 @@ group_install(struct er_engine *e, struct conn *c,
 	er_conn_out_selector(&c->cfg, &c->remote_clients[0], &sa_out.sel);
 	sa_out.keys = spec->keys_out;
 
+	/* An SA of that id waiting to be deleted is ours again. */
+	doomed_forget(e, &in.id);
+	doomed_forget(e, &sa_out.id);
 	ret = er_kernel_sa_update(&e->cfg.kernel, &in, err);
 	if (ret >= 0) {
 		ret = er_kernel_sa_add(&e->cfg.kernel, &sa_out, err);
 		if (ret < 0)
-			er_kernel_sa_del(&e->cfg.kernel, &in.id, NULL);
+			engine_sa_remove(e, c, &in.id);
 	}
 	explicit_bzero(&in.keys, sizeof(in.keys));
 	explicit_bzero(&sa_out.keys, sizeof(sa_out.keys));
@@ -1708,6 +1848,28 @@ acquire_conn(const struct er_engine *e, const struct er_kernel_event *ev)
 	return best;
 }
 
+/* Is the claim of @c that covers @sel waiting for a retry (its kernel
+ * operation failed, so the old policy is still there)? */
+static bool
+conn_covering_key_failed(const struct er_engine *e, const struct conn *c,
+			 const struct er_selector *sel)
+{
+	struct er_selector out;
+	struct claim_key *k;
+
+	for (size_t i = 0; i < c->cfg.nremote; i++) {
+		er_conn_out_selector(&c->cfg, &c->remote_clients[i], &out);
+		if (er_selector_equal(&out, sel) ||
+		    !er_selector_contains(&out, sel))
+			continue;
+		k = claim_key_find(e, ER_DIR_OUT, &out);
+		if (k != NULL && k->dirty &&
+		    claim_find(e, ER_DIR_OUT, &out, c->id) != NULL)
+			return true;
+	}
+	return false;
+}
+
 static int
 on_acquire(struct er_engine *e, const struct er_kernel_event *ev,
 	   struct er_err *err)
@@ -1820,9 +1982,48 @@ on_acquire(struct er_engine *e, const struct er_kernel_event *ev,
 			   what, er_routing_name(c->rt));
 		break;
 	}
-	/* The connection's broad shunt is in; the narrow one can go. */
+	/* The connection's broad shunt is in; the narrow one can go.  If
+	 * it is not in (its kernel operation failed), the narrow hold stays
+	 * until the retry puts it in (engine_key_installed()); a lifetime
+	 * makes sure it goes some day whatever happens. */
+	if (c != NULL && conn_covering_key_failed(e, c, &ev->sel)) {
+		const struct er_shunt *s = er_shunt_get(e->shunts, &ev->sel);
+
+		if (s != NULL && s->action == ER_ACTION_HOLD &&
+		    s->expires == 0) {
+			engine_log(e, ER_LOG_WARNING, c,
+				   "acquire %s: the connection's policy is "
+				   "not in the kernel yet; the narrow hold "
+				   "stays until it is", what);
+			hold = *s;
+			hold.expires = e->now + e->cfg.shunt_lifetime;
+			bare_add(e, &hold);
+		}
+		return 0;
+	}
 	bare_remove(e, &ev->sel);
 	return 0;
+}
+
+/* A connection's claim went into the kernel (a retry): acquire holds it
+ * covers, kept because it was not in, can go now. */
+void
+engine_key_installed(struct er_engine *e, enum er_dir dir,
+		     const struct er_selector *sel, uint32_t owner)
+{
+	const struct er_shunt *s, *next;
+
+	if (dir != ER_DIR_OUT || owner == ER_OWNER_BARE ||
+	    er_shunt_count(e->shunts) == 0)
+		return;
+	for (s = er_shunt_first(e->shunts); s != NULL; s = next) {
+		next = er_shunt_next(e->shunts, s);
+		if (s->action == ER_ACTION_HOLD &&
+		    strcmp(s->origin, "acquire") == 0 &&
+		    !er_selector_equal(&s->sel, sel) &&
+		    er_selector_contains(sel, &s->sel))
+			bare_remove(e, &s->sel);
+	}
 }
 
 static void
@@ -1839,6 +2040,9 @@ on_sa_expire(struct er_engine *e, const struct er_kernel_event *ev)
 	sa = er_sad_get(e->sad, &ev->sa);
 	er_sa_id_format(&ev->sa, id, sizeof(id));
 	if (sa == NULL) {
+		/* One we were about to delete, perhaps: the kernel did. */
+		if (ev->hard)
+			doomed_forget(e, &ev->sa);
 		engine_log(e, ER_LOG_DEBUG, NULL, "expire of unknown SA %s",
 			   id);
 		return;
@@ -1893,7 +2097,7 @@ on_sa_expire(struct er_engine *e, const struct er_kernel_event *ev)
 	} else if (c->rt == ER_RT_TUNNEL || c->rt == ER_RT_ECLIPSED) {
 		conn_transition(e, c, CEV_SA_GONE, NULL, NULL);
 	}
-	group_destroy(e, g);
+	group_destroy(e, c, g);
 }
 
 static void
@@ -2242,6 +2446,8 @@ er_engine_tick(struct er_engine *e, uint64_t now)
 	uint64_t next, last = 0;
 
 	claim_retry_dirty(e);
+	/* After the policies: an SA waits for the policy that named it. */
+	doomed_retry(e);
 	/* However far the clock jumped (a suspend, a manual clock), every
 	 * expiry on the way fires once, in time order, on its own time: what
 	 * it starts -- a revival, an instance's bare shunt -- is timed from
@@ -2270,7 +2476,7 @@ er_engine_next_deadline(const struct er_engine *e)
 	uint64_t best = next_expiry(e);
 
 	/* Failed kernel calls are retried on the next tick. */
-	if (e->ndirty > 0 && (best == 0 || e->now + 1 < best))
+	if (er_engine_retries(e) > 0 && (best == 0 || e->now + 1 < best))
 		best = e->now + 1;
 	return best;
 }

@@ -186,6 +186,11 @@ struct er_engine {
 	 * per direction, at the last resync (resync.c, er_engine_verify). */
 	long long count_extra[ER_DIR_COUNT];
 	bool count_known;
+	/* SAs to delete from the kernel, no longer the engine's: a policy
+	 * still named them (its replace failed) or their delete failed.
+	 * Each tick tries again (engine_sa_remove()). */
+	struct er_sa_id *doomed;
+	size_t ndoomed, doomed_cap;
 };
 
 /* engine.c */
@@ -212,6 +217,10 @@ bool foreign_has(const struct er_engine *e, enum er_dir dir,
 		 const struct er_selector *sel);
 void foreign_free_all(struct er_engine *e);
 void engine_sa_gone(struct er_engine *e, const struct er_sa_id *id);
+void engine_key_installed(struct er_engine *e, enum er_dir dir,
+			  const struct er_selector *sel, uint32_t owner);
+void engine_sa_remove(struct er_engine *e, const struct conn *c,
+		      const struct er_sa_id *id);
 
 /* adopt.c */
 void foreign_seen(struct er_engine *e, enum er_dir dir,
@@ -244,6 +253,8 @@ void claim_retry_dirty(struct er_engine *e);
 int claim_sync(struct er_engine *e, struct claim_key *k);
 int claim_restore(struct er_engine *e, struct claim_key *k);
 void claim_mark_dirty(struct er_engine *e, struct claim_key *k);
+int claim_orphan(struct er_engine *e, enum er_dir dir,
+		 const struct er_selector *sel);
 void claim_free_all(struct er_engine *e);
 int claim_sync_all(struct er_engine *e);
 bool policy_same(const struct er_policy *a, const struct er_policy *b);

@@ -334,5 +334,5 @@ main(void)
 			test_kernel_expiries_fire_once_in_order_in_one_tick),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return h_run_tests(tests);
 }

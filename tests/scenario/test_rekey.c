@@ -425,5 +425,5 @@ main(void)
 			test_inbound_hard_expire_moves_the_eroute_before_the_sas_go),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return h_run_tests(tests);
 }

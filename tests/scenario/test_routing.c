@@ -567,5 +567,5 @@ main(void)
 		cmocka_unit_test(test_sim_default_drop_and_hold_retains_newest),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return h_run_tests(tests);
 }
