@@ -501,34 +501,14 @@ void
 claim_retry_dirty(struct er_engine *e)
 {
 	struct claim_key *k, *next;
-	struct {
-		enum er_dir dir;
-		struct er_selector sel;
-		uint32_t owner;
-	} *done = NULL;
-	size_t ndone = 0, cap = e->ndirty;
 
 	if (e->ndirty == 0)
 		return;
-	done = calloc(cap, sizeof(*done));
 	for (k = RB_MIN(claim_tree, &e->claims); k != NULL; k = next) {
-		struct claim *best = TAILQ_FIRST(&k->claims);
-
 		next = RB_NEXT(claim_tree, &e->claims, k);
-		if (!k->dirty)
-			continue;
-		if (sync_key(e, k) == 0 && best != NULL && !k->blocked &&
-		    done != NULL && ndone < cap) {
-			done[ndone].dir = k->dir;
-			done[ndone].sel = k->sel;
-			done[ndone++].owner = best->owner;
-		}
+		if (k->dirty)
+			sync_key(e, k);
 	}
-	/* After the walk: what they clear up changes the tree. */
-	for (size_t i = 0; i < ndone; i++)
-		engine_key_installed(e, done[i].dir, &done[i].sel,
-				     done[i].owner);
-	free(done);
 }
 
 void

@@ -641,6 +641,12 @@ conn_claims_drop(struct er_engine *e, struct conn *c)
 
 /* ---- bare shunts ------------------------------------------------- */
 
+static void kept_holds_release(struct er_engine *e);
+static bool dirty_key_covers(const struct er_engine *e,
+			     const struct er_selector *sel);
+static void hold_keep(struct er_engine *e, const struct er_selector *sel,
+		      uint32_t reqid);
+
 static void
 bare_claim(struct er_engine *e, const struct er_shunt *s)
 {
@@ -710,6 +716,13 @@ bare_clear_in(struct er_engine *e, const struct er_selector *outer,
 		if (holds_and_drops_only && s->action != ER_ACTION_HOLD &&
 		    s->action != ER_ACTION_DROP)
 			continue;
+		/* A hold's packet would meet the old policy around it
+		 * again: it goes once that one is settled. */
+		if (s->action == ER_ACTION_HOLD &&
+		    dirty_key_covers(e, &s->sel)) {
+			hold_keep(e, &s->sel, s->reqid);
+			continue;
+		}
 		bare_remove(e, &s->sel);
 	}
 }
@@ -1565,6 +1578,7 @@ engine_settle(struct er_engine *e)
 	uint32_t ids[64];
 	size_t n;
 
+	kept_holds_release(e);
 	/* Transitions here may touch further keys; go until quiet. */
 	while ((k = TAILQ_FIRST(&e->touched)) != NULL) {
 		struct claim *cl;
@@ -1848,6 +1862,91 @@ acquire_conn(const struct er_engine *e, const struct er_kernel_event *ev)
 	return best;
 }
 
+/* Is a broader outbound key around @sel waiting for a retry?  Then the
+ * kernel may still hold the old policy there (a trap): an acquire hold
+ * inside it that goes would send its packet to that policy again. */
+static bool
+dirty_key_covers(const struct er_engine *e, const struct er_selector *sel)
+{
+	struct claim_key *k;
+
+	if (e->ndirty == 0)
+		return false;
+	RB_FOREACH(k, claim_tree, (struct claim_tree *)(uintptr_t)&e->claims) {
+		if (k->dir != ER_DIR_OUT || !k->dirty ||
+		    er_selector_equal(&k->sel, sel) ||
+		    !er_selector_contains(&k->sel, sel))
+			continue;
+		return true;
+	}
+	return false;
+}
+
+/* Keep the acquire hold on @sel (bare, claimed as the kernel has it)
+ * until kept_holds_release() finds the policies around it settled. */
+static void
+hold_keep(struct er_engine *e, const struct er_selector *sel, uint32_t reqid)
+{
+	const struct er_shunt *old = er_shunt_get(e->shunts, sel);
+	struct er_shunt s = {0};
+
+	if (old != NULL)
+		s = *old;
+	s.sel = *sel;
+	s.action = ER_ACTION_HOLD;
+	if (old == NULL) {
+		s.reqid = reqid;
+		s.created = e->now;
+	}
+	snprintf(s.origin, sizeof(s.origin), "acquire");
+	s.expires = e->now + e->cfg.shunt_lifetime;
+	if (er_shunt_add(e->shunts, &s, NULL) < 0)
+		return;
+	if (claim_find(e, ER_DIR_OUT, sel, ER_OWNER_BARE) == NULL) {
+		struct er_policy p = {0};
+
+		p.dir = ER_DIR_OUT;
+		p.sel = *sel;
+		p.priority = er_priority_default(sel, ER_PRIO_BARE);
+		p.action = ER_ACTION_HOLD;
+		p.reqid = s.reqid;
+		claim_adopt(e, ER_OWNER_BARE, &p);
+	}
+	e->kept_holds = true;
+}
+
+/* A kept acquire hold (on_acquire()). */
+static bool
+is_kept_hold(const struct er_shunt *s)
+{
+	return s->action == ER_ACTION_HOLD && s->expires != 0 &&
+	       strcmp(s->origin, "acquire") == 0;
+}
+
+/* Kept acquire holds whose connection's policy is in now (or which no
+ * connection waits for any more) go: the broad policy is there. */
+static void
+kept_holds_release(struct er_engine *e)
+{
+	const struct er_shunt *s, *next;
+	bool left = false;
+
+	if (!e->kept_holds)
+		return;
+	for (s = er_shunt_first(e->shunts); s != NULL; s = next) {
+		next = er_shunt_next(e->shunts, s);
+		if (!is_kept_hold(s))
+			continue;
+		if (dirty_key_covers(e, &s->sel)) {
+			left = true;
+			continue;
+		}
+		/* bare_remove() frees s: next stays valid (another entry). */
+		bare_remove(e, &s->sel);
+	}
+	e->kept_holds = left;
+}
+
 /* Is the claim of @c that covers @sel waiting for a retry (its kernel
  * operation failed, so the old policy is still there)? */
 static bool
@@ -1884,9 +1983,14 @@ on_acquire(struct er_engine *e, const struct er_kernel_event *ev,
 		return er_err_set(err, -EINVAL, "acquire: bad selector");
 	er_selector_format(&ev->sel, what, sizeof(what));
 	if (e->stopped) {
-		/* Shutting down: the narrow hold goes, nothing starts. */
-		er_kernel_policy_del(&e->cfg.kernel, ER_DIR_OUT, &ev->sel,
-				     NULL);
+		/* Shutting down: the narrow hold goes, nothing starts --
+		 * unless a trap around it is still in (its delete failed):
+		 * then it stays, known, until that one has gone. */
+		if (!dirty_key_covers(e, &ev->sel) &&
+		    er_kernel_policy_del(&e->cfg.kernel, ER_DIR_OUT, &ev->sel,
+					 NULL) >= 0)
+			return 0;
+		hold_keep(e, &ev->sel, ev->reqid);
 		return 0;
 	}
 	/* The kernel's narrow hold, held bare until a connection takes it. */
@@ -1995,35 +2099,14 @@ on_acquire(struct er_engine *e, const struct er_kernel_event *ev,
 				   "acquire %s: the connection's policy is "
 				   "not in the kernel yet; the narrow hold "
 				   "stays until it is", what);
-			hold = *s;
-			hold.expires = e->now + e->cfg.shunt_lifetime;
-			bare_add(e, &hold);
+			/* The kernel's hold as it is (no lifetime: the
+			 * kernel must not drop it behind our back). */
+			hold_keep(e, &ev->sel, ev->reqid);
 		}
 		return 0;
 	}
 	bare_remove(e, &ev->sel);
 	return 0;
-}
-
-/* A connection's claim went into the kernel (a retry): acquire holds it
- * covers, kept because it was not in, can go now. */
-void
-engine_key_installed(struct er_engine *e, enum er_dir dir,
-		     const struct er_selector *sel, uint32_t owner)
-{
-	const struct er_shunt *s, *next;
-
-	if (dir != ER_DIR_OUT || owner == ER_OWNER_BARE ||
-	    er_shunt_count(e->shunts) == 0)
-		return;
-	for (s = er_shunt_first(e->shunts); s != NULL; s = next) {
-		next = er_shunt_next(e->shunts, s);
-		if (s->action == ER_ACTION_HOLD &&
-		    strcmp(s->origin, "acquire") == 0 &&
-		    !er_selector_equal(&s->sel, sel) &&
-		    er_selector_contains(sel, &s->sel))
-			bare_remove(e, &s->sel);
-	}
 }
 
 static void
@@ -2388,7 +2471,21 @@ tick_due(struct er_engine *e)
 
 	er_shunt_expire(e->shunts, e->now, collect_expired, &ex);
 	for (size_t i = 0; i < ex.n; i++) {
+		struct claim *cl = claim_find(e, ER_DIR_OUT, &ex.sel[i],
+					      ER_OWNER_BARE);
+
 		er_selector_format(&ex.sel[i], sel, sizeof(sel));
+		/* A hold whose connection's broad policy is still not in
+		 * the kernel (its retries keep failing) stays: deleting it
+		 * would send its flow to the old policy, or to none. */
+		if (cl != NULL && cl->pol.action == ER_ACTION_HOLD &&
+		    dirty_key_covers(e, &ex.sel[i])) {
+			hold_keep(e, &ex.sel[i], cl->pol.reqid);
+			engine_log(e, ER_LOG_WARNING, NULL,
+				   "bare hold %s kept: its connection's "
+				   "policy is still not in the kernel", sel);
+			continue;
+		}
 		engine_log(e, ER_LOG_INFO, NULL, "bare shunt %s expired", sel);
 		/* Dropping the claim restores what it covered (a group's
 		 * trap) with one replace, or deletes the policy. */

@@ -191,6 +191,9 @@ struct er_engine {
 	 * Each tick tries again (engine_sa_remove()). */
 	struct er_sa_id *doomed;
 	size_t ndoomed, doomed_cap;
+	/* Acquire holds kept because their connection's policy is not in
+	 * the kernel yet (on_acquire()); engine_settle() lets them go. */
+	bool kept_holds;
 };
 
 /* engine.c */
@@ -217,8 +220,6 @@ bool foreign_has(const struct er_engine *e, enum er_dir dir,
 		 const struct er_selector *sel);
 void foreign_free_all(struct er_engine *e);
 void engine_sa_gone(struct er_engine *e, const struct er_sa_id *id);
-void engine_key_installed(struct er_engine *e, enum er_dir dir,
-			  const struct er_selector *sel, uint32_t owner);
 void engine_sa_remove(struct er_engine *e, const struct conn *c,
 		      const struct er_sa_id *id);
 

@@ -261,6 +261,15 @@ compare_views(struct h *h, const char *what)
 				er_spd_get(kern, p->dir, &p->sel);
 
 			er_policy_describe(p->dir, &p->sel, s, sizeof(s));
+			/* A script's hand-made ACQUIRE comes without the
+			 * kernel's hold the engine takes it to stand for;
+			 * with the engine's replace of it failed, the view
+			 * has it alone until the retry (h_converge()). */
+			if (k == NULL && h_fault_every != 0 &&
+			    p->owner == ER_OWNER_BARE &&
+			    p->action == ER_ACTION_HOLD &&
+			    er_selector_is_host(&p->sel))
+				continue;
 			if (k == NULL)
 				H_FAIL("after %s: %s in the engine's view, "
 					 "not in the kernel", what, s);
@@ -682,13 +691,24 @@ h_logged(struct h *h, const char *conn, const char *text)
 const struct er_policy *
 h_policy(struct h *h, enum er_dir dir, const char *src, const char *dst)
 {
+	static struct er_policy none;
+	const struct er_policy *p;
 	struct er_selector sel;
 	struct er_prefix s, d;
 
 	parse_prefix(&s, src);
 	parse_prefix(&d, dst);
 	assert_int_equal(er_selector_init(&sel, &s, &d, 0, NULL, NULL, NULL), 0);
-	return er_spd_get(er_sim_spd(h->sim), dir, &sel);
+	p = er_spd_get(er_sim_spd(h->sim), dir, &sel);
+	/* Fault mode: scripts read the policy they expect without looking;
+	 * none there is an outcome that differs, not a crash. */
+	if (p == NULL && h_fault_every != 0) {
+		relaxed("no such policy", __FILE__, __LINE__);
+		memset(&none, 0, sizeof(none));
+		none.action = (enum er_action)ER_ACTION_COUNT;
+		return &none;
+	}
+	return p;
 }
 
 size_t
@@ -878,6 +898,9 @@ h_run_tests_(const char *name, const struct CMUnitTest *tests, size_t n)
 	unsigned from, to;
 	int ret;
 
+	/* One test by name, to chase a failure. */
+	if (getenv("EROUTE_TEST_FILTER") != NULL)
+		cmocka_set_test_filter(getenv("EROUTE_TEST_FILTER"));
 	if (env == NULL || *env == '\0')
 		return _cmocka_run_group_tests(name, tests, n, NULL, NULL);
 	if (sscanf(env, "%u-%u", &from, &to) != 2 || from == 0 || to < from) {

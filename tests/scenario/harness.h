@@ -115,7 +115,8 @@ void h_clear_events(struct h *h);
 /* Was "@conn: @text" among the last H_LOGS log lines? */
 bool h_logged(struct h *h, const char *conn, const char *text);
 
-/* The out policy (sim kernel) for exactly this selector, or NULL. */
+/* The out policy (sim kernel) for exactly this selector, or NULL (in fault
+ * mode a placeholder whose action is ER_ACTION_COUNT). */
 const struct er_policy *h_policy(struct h *h, enum er_dir dir,
 				 const char *src, const char *dst);
 size_t h_policies(struct h *h);
