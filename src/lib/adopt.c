@@ -218,7 +218,8 @@ larval_delete(struct er_engine *e, const struct er_sa *sa)
 		if (er_kernel_spi_alloc(&e->cfg.kernel, &req, &id.spi, NULL) < 0)
 			return;
 	}
-	er_kernel_sa_del(&e->cfg.kernel, &id, NULL);
+	/* A delete that fails is retried on the next tick. */
+	engine_sa_remove(e, NULL, &id);
 }
 
 int

@@ -1278,6 +1278,13 @@ group_install(struct er_engine *e, struct conn *c,
 	uint32_t spi_in = spec->spi_in ? spec->spi_in : reserved;
 	int ret;
 
+	/* The kernel's reason goes into the log even when the caller did
+	 * not ask for it. */
+	struct er_err local = {0};
+
+	if (err == NULL)
+		err = &local;
+
 	ret = spec_check(c, spec, err);
 	if (ret == 0)
 		ret = spec_spis_free(e, c, spec, reserved, err);
