@@ -117,8 +117,11 @@ key_free(struct er_engine *e, struct claim_key *k)
 {
 	if (k->touched)
 		TAILQ_REMOVE(&e->touched, k, touched_link);
-	if (k->dirty)
+	if (k->dirty) {
 		e->ndirty--;
+		e->dirty_settled++;
+		TAILQ_REMOVE(&e->dirty, k, dirty_link);
+	}
 	RB_REMOVE(claim_tree, &e->claims, k);
 	free(k);
 }
@@ -129,10 +132,14 @@ set_dirty(struct er_engine *e, struct claim_key *k, bool dirty)
 	if (k->dirty == dirty)
 		return;
 	k->dirty = dirty;
-	if (dirty)
+	if (dirty) {
 		e->ndirty++;
-	else
+		TAILQ_INSERT_TAIL(&e->dirty, k, dirty_link);
+	} else {
 		e->ndirty--;
+		e->dirty_settled++;
+		TAILQ_REMOVE(&e->dirty, k, dirty_link);
+	}
 }
 
 /*
@@ -526,4 +533,6 @@ claim_free_all(struct er_engine *e)
 		free(k);
 	}
 	TAILQ_INIT(&e->touched);
+	TAILQ_INIT(&e->dirty);
+	e->ndirty = 0;
 }

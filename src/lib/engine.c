@@ -378,6 +378,7 @@ er_engine_new(const struct er_engine_config *cfg, struct er_err *err)
 	e->shunts = er_shunt_table_new();
 	RB_INIT(&e->claims);
 	TAILQ_INIT(&e->touched);
+	TAILQ_INIT(&e->dirty);
 	RB_INIT(&e->conns_by_name);
 	RB_INIT(&e->conns_by_id);
 	TAILQ_INIT(&e->negs);
@@ -1877,10 +1878,8 @@ dirty_key_covers(const struct er_engine *e, const struct er_selector *sel)
 {
 	struct claim_key *k;
 
-	if (e->ndirty == 0)
-		return false;
-	RB_FOREACH(k, claim_tree, (struct claim_tree *)(uintptr_t)&e->claims) {
-		if (k->dir != ER_DIR_OUT || !k->dirty ||
+	TAILQ_FOREACH(k, &e->dirty, dirty_link) {
+		if (k->dir != ER_DIR_OUT ||
 		    er_selector_equal(&k->sel, sel) ||
 		    !er_selector_contains(&k->sel, sel))
 			continue;
@@ -1938,8 +1937,10 @@ kept_holds_release(struct er_engine *e)
 	const struct er_shunt *s, *next;
 	bool left = false;
 
-	if (!e->kept_holds)
+	/* Only a key that stopped being dirty can let one go. */
+	if (!e->kept_holds || e->kept_checked == e->dirty_settled)
 		return;
+	e->kept_checked = e->dirty_settled;
 	for (s = er_shunt_first(e->shunts); s != NULL; s = next) {
 		next = er_shunt_next(e->shunts, s);
 		if (!is_kept_hold(s))

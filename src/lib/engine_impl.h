@@ -40,6 +40,7 @@ TAILQ_HEAD(claim_list, claim);
 struct claim_key {
 	RB_ENTRY(claim_key) link;
 	TAILQ_ENTRY(claim_key) touched_link;
+	TAILQ_ENTRY(claim_key) dirty_link;	/* on e->dirty while dirty */
 	enum er_dir dir;
 	struct er_selector sel;
 	struct claim_list claims;
@@ -174,6 +175,8 @@ struct er_engine {
 	struct reqid_sel_tree reqid_by_sel;
 	struct reqid_num_tree reqid_by_num;
 	size_t ndirty;
+	struct claim_key_list dirty;	/* the dirty keys, ndirty of them */
+	uint64_t dirty_settled;		/* bumped when a key stops being dirty */
 	bool stopped;			/* er_engine_shutdown() ran */
 	struct foreign_tree foreign;
 	struct route_tree routes;
@@ -194,6 +197,7 @@ struct er_engine {
 	/* Acquire holds kept because their connection's policy is not in
 	 * the kernel yet (on_acquire()); engine_settle() lets them go. */
 	bool kept_holds;
+	uint64_t kept_checked;		/* dirty_settled when last looked at */
 };
 
 /* engine.c */

@@ -108,6 +108,16 @@ on_event(void *ctx, const struct er_event *ev)
 	}
 	if (ev->type == ER_EV_LOG || h->nev == H_MAX_EVENTS)
 		return;
+	if (h->nev == h->ev_cap) {
+		size_t cap = h->ev_cap * 2 < H_MAX_EVENTS ? h->ev_cap * 2
+							  : H_MAX_EVENTS;
+		struct h_event *n = realloc(h->ev, cap * sizeof(*n));
+
+		if (n == NULL)
+			return;
+		h->ev = n;
+		h->ev_cap = cap;
+	}
 	r = &h->ev[h->nev++];
 	memset(r, 0, sizeof(*r));
 	r->type = ev->type;
@@ -192,7 +202,8 @@ h_new(const struct h_opts *o)
 	if (o == NULL)
 		o = &none;
 	assert_non_null(h);
-	h->ev = calloc(H_MAX_EVENTS, sizeof(*h->ev));
+	h->ev_cap = 1024;
+	h->ev = calloc(h->ev_cap, sizeof(*h->ev));
 	assert_non_null(h->ev);
 	h->now = 1000;
 	h->next_spi = 0xc0de0000;

@@ -41,7 +41,7 @@ struct h {
 	struct er_engine *e;
 	uint64_t now;
 	struct h_event *ev;
-	size_t nev;
+	size_t nev, ev_cap;		/* grows up to H_MAX_EVENTS */
 	uint32_t next_spi;
 	bool verbose;
 	size_t nwarnings;		/* warnings the engine logged */
