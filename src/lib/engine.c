@@ -437,6 +437,7 @@ er_engine_free(struct er_engine *e)
 	er_sad_free(e->sad);
 	er_shunt_table_free(e->shunts);
 	free(e->doomed);
+	free(e->kept);
 	free(e->local_addrs);
 	free(e);
 }
@@ -643,6 +644,7 @@ conn_claims_drop(struct er_engine *e, struct conn *c)
 /* ---- bare shunts ------------------------------------------------- */
 
 static void kept_holds_release(struct er_engine *e);
+static bool is_kept_hold(const struct er_shunt *s);
 static bool dirty_key_covers(const struct er_engine *e,
 			     const struct er_selector *sel);
 static void hold_keep(struct er_engine *e, const struct er_selector *sel,
@@ -1895,6 +1897,7 @@ hold_keep(struct er_engine *e, const struct er_selector *sel, uint32_t reqid)
 {
 	const struct er_shunt *old = er_shunt_get(e->shunts, sel);
 	struct er_shunt s = {0};
+	bool listed = old != NULL && is_kept_hold(old);
 
 	if (old != NULL)
 		s = *old;
@@ -1904,10 +1907,26 @@ hold_keep(struct er_engine *e, const struct er_selector *sel, uint32_t reqid)
 		s.reqid = reqid;
 		s.created = e->now;
 	}
+	old = NULL;
 	snprintf(s.origin, sizeof(s.origin), "acquire");
 	s.expires = e->now + e->cfg.shunt_lifetime;
+	/* @old is gone after this. */
 	if (er_shunt_add(e->shunts, &s, NULL) < 0)
 		return;
+	if (!listed) {
+		if (e->nkept == e->kept_cap) {
+			size_t cap = e->kept_cap ? e->kept_cap * 2 : 16;
+			struct er_selector *n =
+				realloc(e->kept, cap * sizeof(*n));
+
+			if (n != NULL) {
+				e->kept = n;
+				e->kept_cap = cap;
+			}
+		}
+		if (e->nkept < e->kept_cap)
+			e->kept[e->nkept++] = *sel;
+	}
 	if (claim_find(e, ER_DIR_OUT, sel, ER_OWNER_BARE) == NULL) {
 		struct er_policy p = {0};
 
@@ -1918,7 +1937,6 @@ hold_keep(struct er_engine *e, const struct er_selector *sel, uint32_t reqid)
 		p.reqid = s.reqid;
 		claim_adopt(e, ER_OWNER_BARE, &p);
 	}
-	e->kept_holds = true;
 }
 
 /* A kept acquire hold (on_acquire()). */
@@ -1934,25 +1952,22 @@ is_kept_hold(const struct er_shunt *s)
 static void
 kept_holds_release(struct er_engine *e)
 {
-	const struct er_shunt *s, *next;
-	bool left = false;
-
 	/* Only a key that stopped being dirty can let one go. */
-	if (!e->kept_holds || e->kept_checked == e->dirty_settled)
+	if (e->nkept == 0 || e->kept_checked == e->dirty_settled)
 		return;
 	e->kept_checked = e->dirty_settled;
-	for (s = er_shunt_first(e->shunts); s != NULL; s = next) {
-		next = er_shunt_next(e->shunts, s);
-		if (!is_kept_hold(s))
-			continue;
-		if (dirty_key_covers(e, &s->sel)) {
-			left = true;
+	for (size_t i = 0; i < e->nkept;) {
+		struct er_selector sel = e->kept[i];
+		const struct er_shunt *s = er_shunt_get(e->shunts, &sel);
+
+		if (s != NULL && is_kept_hold(s) && dirty_key_covers(e, &sel)) {
+			i++;
 			continue;
 		}
-		/* bare_remove() frees s: next stays valid (another entry). */
-		bare_remove(e, &s->sel);
+		e->kept[i] = e->kept[--e->nkept];
+		if (s != NULL && is_kept_hold(s))
+			bare_remove(e, &sel);
 	}
-	e->kept_holds = left;
 }
 
 /* Is the claim of @c that covers @sel waiting for a retry (its kernel

@@ -196,7 +196,8 @@ struct er_engine {
 	size_t ndoomed, doomed_cap;
 	/* Acquire holds kept because their connection's policy is not in
 	 * the kernel yet (on_acquire()); engine_settle() lets them go. */
-	bool kept_holds;
+	struct er_selector *kept;	/* their selectors */
+	size_t nkept, kept_cap;
 	uint64_t kept_checked;		/* dirty_settled when last looked at */
 };
 
