@@ -112,6 +112,24 @@ touch(struct er_engine *e, struct claim_key *k)
 	TAILQ_INSERT_TAIL(&e->touched, k, touched_link);
 }
 
+/* A dirty out key is settled: kept acquire holds inside it may go. */
+static void
+note_settled(struct er_engine *e, const struct claim_key *k)
+{
+	if (e->nkept == 0 || k->dir != ER_DIR_OUT)
+		return;
+	if (e->nsettled == e->settled_cap) {
+		size_t cap = e->settled_cap ? e->settled_cap * 2 : 16;
+		struct er_selector *n = realloc(e->settled, cap * sizeof(*n));
+
+		if (n == NULL)
+			return;
+		e->settled = n;
+		e->settled_cap = cap;
+	}
+	e->settled[e->nsettled++] = k->sel;
+}
+
 static void
 key_free(struct er_engine *e, struct claim_key *k)
 {
@@ -119,7 +137,7 @@ key_free(struct er_engine *e, struct claim_key *k)
 		TAILQ_REMOVE(&e->touched, k, touched_link);
 	if (k->dirty) {
 		e->ndirty--;
-		e->dirty_settled++;
+		note_settled(e, k);
 		TAILQ_REMOVE(&e->dirty, k, dirty_link);
 	}
 	RB_REMOVE(claim_tree, &e->claims, k);
@@ -137,7 +155,7 @@ set_dirty(struct er_engine *e, struct claim_key *k, bool dirty)
 		TAILQ_INSERT_TAIL(&e->dirty, k, dirty_link);
 	} else {
 		e->ndirty--;
-		e->dirty_settled++;
+		note_settled(e, k);
 		TAILQ_REMOVE(&e->dirty, k, dirty_link);
 	}
 }

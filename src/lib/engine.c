@@ -438,6 +438,7 @@ er_engine_free(struct er_engine *e)
 	er_shunt_table_free(e->shunts);
 	free(e->doomed);
 	free(e->kept);
+	free(e->settled);
 	free(e->local_addrs);
 	free(e);
 }
@@ -1952,15 +1953,22 @@ is_kept_hold(const struct er_shunt *s)
 static void
 kept_holds_release(struct er_engine *e)
 {
-	/* Only a key that stopped being dirty can let one go. */
-	if (e->nkept == 0 || e->kept_checked == e->dirty_settled)
+	size_t n = e->nsettled;
+
+	/* Only a key that stopped being dirty can let one go: the ones
+	 * inside it are looked at again. */
+	if (n == 0)
 		return;
-	e->kept_checked = e->dirty_settled;
+	e->nsettled = 0;
 	for (size_t i = 0; i < e->nkept;) {
 		struct er_selector sel = e->kept[i];
 		const struct er_shunt *s = er_shunt_get(e->shunts, &sel);
+		bool inside = false;
 
-		if (s != NULL && is_kept_hold(s) && dirty_key_covers(e, &sel)) {
+		for (size_t j = 0; j < n && !inside; j++)
+			inside = er_selector_contains(&e->settled[j], &sel);
+		if (s != NULL && is_kept_hold(s) &&
+		    (!inside || dirty_key_covers(e, &sel))) {
 			i++;
 			continue;
 		}

@@ -176,7 +176,10 @@ struct er_engine {
 	struct reqid_num_tree reqid_by_num;
 	size_t ndirty;
 	struct claim_key_list dirty;	/* the dirty keys, ndirty of them */
-	uint64_t dirty_settled;		/* bumped when a key stops being dirty */
+	/* Out keys that stopped being dirty since the last settle, while
+	 * acquire holds were kept (kept_holds_release()). */
+	struct er_selector *settled;
+	size_t nsettled, settled_cap;
 	bool stopped;			/* er_engine_shutdown() ran */
 	struct foreign_tree foreign;
 	struct route_tree routes;
@@ -198,7 +201,7 @@ struct er_engine {
 	 * the kernel yet (on_acquire()); engine_settle() lets them go. */
 	struct er_selector *kept;	/* their selectors */
 	size_t nkept, kept_cap;
-	uint64_t kept_checked;		/* dirty_settled when last looked at */
+
 };
 
 /* engine.c */
