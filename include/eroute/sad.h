@@ -170,6 +170,15 @@ size_t er_sad_expire(struct er_sad *sad, uint64_t now, er_sad_expire_cb *cb,
 		     void *ctx);
 
 /**
+ * er_sad_expire_sa - er_sad_expire() for one SA (of this SAD): for a
+ *	caller that keeps its own deadlines and need not visit every SA
+ *
+ * Return: 1 when a crossing was reported, else 0.
+ */
+size_t er_sad_expire_sa(struct er_sad *sad, const struct er_sa *sa,
+			uint64_t now, er_sad_expire_cb *cb, void *ctx);
+
+/**
  * er_sad_count - SAs in the database, in any state
  */
 size_t er_sad_count(const struct er_sad *sad);

@@ -79,6 +79,7 @@ typedef void er_shunt_expire_cb(void *ctx, const struct er_shunt *s);
 
 /**
  * er_shunt_expire - remove every shunt whose expiry is <= @now, in one pass
+ *	over those, in order of expiry (then selector)
  * @cb: called with each shunt just before it is freed; may be NULL; must
  *	not change the table
  *
@@ -86,6 +87,12 @@ typedef void er_shunt_expire_cb(void *ctx, const struct er_shunt *s);
  */
 size_t er_shunt_expire(struct er_shunt_table *t, uint64_t now,
 		       er_shunt_expire_cb *cb, void *ctx);
+
+/**
+ * er_shunt_next_expiry - the earliest expiry of any shunt, or 0 when none
+ *	expires; costs no walk over the table
+ */
+uint64_t er_shunt_next_expiry(const struct er_shunt_table *t);
 
 size_t er_shunt_count(const struct er_shunt_table *t);
 

@@ -34,6 +34,45 @@ struct retained {
 
 RB_HEAD(retained_tree, retained);
 
+/* One policy naming one SA in a template: so that deleting an SA finds
+ * the policies that still send to it without a walk over the SPD. */
+struct tmpl_ref {
+	struct er_sa_id sa;
+	enum er_dir dir;
+	struct er_selector sel;
+	RB_ENTRY(tmpl_ref) link;
+};
+
+RB_HEAD(tmpl_ref_tree, tmpl_ref);
+
+/*
+ * Deadlines, as a kernel's per-object timers: a tick visits what is due,
+ * not the whole SAD and SPD (an acquire storm leaves a hundred thousand
+ * SAs and policies that are not).  Every SA has a timer, filed by id and,
+ * while it has a time limit, by when; a policy with a lifetime has one by
+ * when.  SAs with byte or packet limits are counted: while there are any,
+ * a tick checks every SA as before, since those limits are no time.
+ */
+struct sa_timer {
+	struct er_sa_id id;
+	uint64_t due;			/* 0: no time limit */
+	bool limits;			/* byte or packet limits */
+	RB_ENTRY(sa_timer) by_id;
+	RB_ENTRY(sa_timer) by_due;
+};
+
+RB_HEAD(sa_timer_id_tree, sa_timer);
+RB_HEAD(sa_timer_due_tree, sa_timer);
+
+struct pol_timer {
+	uint64_t due;
+	enum er_dir dir;
+	struct er_selector sel;
+	RB_ENTRY(pol_timer) link;
+};
+
+RB_HEAD(pol_timer_tree, pol_timer);
+
 struct er_sim {
 	struct er_sim_config cfg;
 	struct er_spd *spd;
@@ -47,6 +86,11 @@ struct er_sim {
 	size_t ev_head, ev_count, ev_cap;
 	bool lost_pending;
 	struct retained_tree retained;
+	struct tmpl_ref_tree refs;
+	struct sa_timer_id_tree sa_timers;
+	struct sa_timer_due_tree sa_due;
+	size_t sa_limits;		/* SAs with byte or packet limits */
+	struct pol_timer_tree pol_due;
 	struct er_sim_stats st;
 	struct er_sim_oprec *oplog;
 	size_t noplog, oplog_cap;
@@ -59,6 +103,262 @@ retained_cmp(const struct retained *a, const struct retained *b)
 }
 
 RB_GENERATE_STATIC(retained_tree, retained, link, retained_cmp)
+
+static int
+sa_id_cmp(const struct er_sa_id *a, const struct er_sa_id *b)
+{
+	int c = er_addr_cmp(&a->dst, &b->dst);
+
+	if (c != 0)
+		return c;
+	if (a->proto != b->proto)
+		return a->proto < b->proto ? -1 : 1;
+	if (a->spi != b->spi)
+		return a->spi < b->spi ? -1 : 1;
+	return 0;
+}
+
+static int
+tmpl_ref_cmp(const struct tmpl_ref *a, const struct tmpl_ref *b)
+{
+	int c = sa_id_cmp(&a->sa, &b->sa);
+
+	if (c != 0)
+		return c;
+	if (a->dir != b->dir)
+		return a->dir < b->dir ? -1 : 1;
+	return er_selector_cmp(&a->sel, &b->sel);
+}
+
+RB_GENERATE_STATIC(tmpl_ref_tree, tmpl_ref, link, tmpl_ref_cmp)
+
+static int
+sa_timer_id_cmp(const struct sa_timer *a, const struct sa_timer *b)
+{
+	return sa_id_cmp(&a->id, &b->id);
+}
+
+static int
+sa_timer_due_cmp(const struct sa_timer *a, const struct sa_timer *b)
+{
+	if (a->due != b->due)
+		return a->due < b->due ? -1 : 1;
+	return sa_id_cmp(&a->id, &b->id);
+}
+
+RB_GENERATE_STATIC(sa_timer_id_tree, sa_timer, by_id, sa_timer_id_cmp)
+RB_GENERATE_STATIC(sa_timer_due_tree, sa_timer, by_due, sa_timer_due_cmp)
+
+static int
+pol_timer_cmp(const struct pol_timer *a, const struct pol_timer *b)
+{
+	if (a->due != b->due)
+		return a->due < b->due ? -1 : 1;
+	if (a->dir != b->dir)
+		return a->dir < b->dir ? -1 : 1;
+	return er_selector_cmp(&a->sel, &b->sel);
+}
+
+RB_GENERATE_STATIC(pol_timer_tree, pol_timer, link, pol_timer_cmp)
+
+/* When er_sad_expire() would first have something to say about @sa. */
+static uint64_t
+sa_due(const struct er_sa *sa)
+{
+	uint64_t soft = sa->soft.secs ? sa->created + sa->soft.secs : 0;
+	uint64_t hard = sa->hard.secs ? sa->created + sa->hard.secs : 0;
+
+	switch (sa->state) {
+	case ER_SA_LARVAL:
+		return sa->larval_expires;
+	case ER_SA_MATURE:
+		if (soft != 0 && (hard == 0 || soft < hard))
+			return soft;
+		return hard;
+	case ER_SA_DYING:
+		return hard;
+	case ER_SA_DEAD:
+		break;
+	}
+	return 0;
+}
+
+static bool
+sa_has_limits(const struct er_sa *sa)
+{
+	return sa->soft.bytes || sa->soft.packets || sa->hard.bytes ||
+	       sa->hard.packets;
+}
+
+static void
+sa_timer_free(struct er_sim *sim, struct sa_timer *t)
+{
+	RB_REMOVE(sa_timer_id_tree, &sim->sa_timers, t);
+	if (t->due != 0)
+		RB_REMOVE(sa_timer_due_tree, &sim->sa_due, t);
+	if (t->limits)
+		sim->sa_limits--;
+	free(t);
+}
+
+/* After any change to SA @id (added, updated, aged, deleted). */
+static void
+sa_timer_sync(struct er_sim *sim, const struct er_sa_id *id)
+{
+	const struct er_sa *sa = er_sad_get(sim->sad, id);
+	struct sa_timer key, *t;
+	uint64_t due;
+	bool limits;
+
+	key.id = *id;
+	t = RB_FIND(sa_timer_id_tree, &sim->sa_timers, &key);
+	if (sa == NULL) {
+		if (t != NULL)
+			sa_timer_free(sim, t);
+		return;
+	}
+	if (t == NULL) {
+		t = calloc(1, sizeof(*t));
+		if (t == NULL)
+			return;
+		t->id = *id;
+		RB_INSERT(sa_timer_id_tree, &sim->sa_timers, t);
+	}
+	limits = sa_has_limits(sa);
+	if (limits != t->limits) {
+		sim->sa_limits += limits ? 1 : (size_t)-1;
+		t->limits = limits;
+	}
+	due = sa_due(sa);
+	if (due == t->due)
+		return;
+	if (t->due != 0)
+		RB_REMOVE(sa_timer_due_tree, &sim->sa_due, t);
+	t->due = due;
+	if (due != 0)
+		RB_INSERT(sa_timer_due_tree, &sim->sa_due, t);
+}
+
+static void
+sa_timers_free_all(struct er_sim *sim)
+{
+	struct sa_timer *t;
+
+	while ((t = RB_MIN(sa_timer_id_tree, &sim->sa_timers)) != NULL)
+		sa_timer_free(sim, t);
+}
+
+/* A policy with a lifetime came (@add) or went. */
+static void
+pol_timer_change(struct er_sim *sim, const struct er_policy *pol, bool add)
+{
+	struct pol_timer key, *t;
+
+	if (pol->lifetime == 0)
+		return;
+	memset(&key, 0, sizeof(key));
+	key.due = pol->created + pol->lifetime;
+	key.dir = pol->dir;
+	key.sel = pol->sel;
+	t = RB_FIND(pol_timer_tree, &sim->pol_due, &key);
+	if (add && t == NULL) {
+		t = malloc(sizeof(*t));
+		if (t == NULL)
+			return;
+		*t = key;
+		RB_INSERT(pol_timer_tree, &sim->pol_due, t);
+	} else if (!add && t != NULL) {
+		RB_REMOVE(pol_timer_tree, &sim->pol_due, t);
+		free(t);
+	}
+}
+
+static void
+pol_timers_free_all(struct er_sim *sim)
+{
+	struct pol_timer *t;
+
+	while ((t = RB_MIN(pol_timer_tree, &sim->pol_due)) != NULL) {
+		RB_REMOVE(pol_timer_tree, &sim->pol_due, t);
+		free(t);
+	}
+}
+
+/* The (SA, policy) pairs of a policy's templates that name an SPI. */
+static void
+refs_change(struct er_sim *sim, const struct er_policy *pol, bool add)
+{
+	struct tmpl_ref key, *r;
+
+	pol_timer_change(sim, pol, add);
+	if (pol->action != ER_ACTION_IPSEC)
+		return;
+	for (unsigned i = 0; i < pol->ntmpl; i++) {
+		if (pol->tmpl[i].spi == 0)
+			continue;
+		memset(&key, 0, sizeof(key));
+		key.sa.dst = pol->tmpl[i].dst;
+		key.sa.proto = pol->tmpl[i].proto;
+		key.sa.spi = pol->tmpl[i].spi;
+		key.dir = pol->dir;
+		key.sel = pol->sel;
+		r = RB_FIND(tmpl_ref_tree, &sim->refs, &key);
+		if (add && r == NULL) {
+			r = malloc(sizeof(*r));
+			if (r == NULL)
+				continue;
+			*r = key;
+			RB_INSERT(tmpl_ref_tree, &sim->refs, r);
+		} else if (!add && r != NULL) {
+			RB_REMOVE(tmpl_ref_tree, &sim->refs, r);
+			free(r);
+		}
+	}
+}
+
+static void
+refs_free_all(struct er_sim *sim)
+{
+	struct tmpl_ref *r;
+
+	while ((r = RB_MIN(tmpl_ref_tree, &sim->refs)) != NULL) {
+		RB_REMOVE(tmpl_ref_tree, &sim->refs, r);
+		free(r);
+	}
+}
+
+/* Every change to the SPD goes through these two, which keep the
+ * template references and the policy timers right. */
+static int
+spd_upsert(struct er_sim *sim, const struct er_policy *pol,
+	   const struct er_policy **stored)
+{
+	const struct er_policy *old = er_spd_get(sim->spd, pol->dir, &pol->sel);
+	const struct er_policy *now = NULL;
+	int ret;
+
+	if (old != NULL)
+		refs_change(sim, old, false);
+	ret = er_spd_upsert(sim->spd, pol, &now);
+	if (ret >= 0 && now != NULL)
+		refs_change(sim, now, true);
+	else if (ret < 0 && old != NULL)
+		refs_change(sim, old, true);
+	if (stored != NULL)
+		*stored = ret >= 0 ? now : NULL;
+	return ret;
+}
+
+static void
+spd_del(struct er_sim *sim, enum er_dir dir, const struct er_selector *sel)
+{
+	const struct er_policy *old = er_spd_get(sim->spd, dir, sel);
+
+	if (old == NULL)
+		return;
+	refs_change(sim, old, false);
+	er_spd_del(sim->spd, dir, sel);
+}
 
 static const struct er_kernel_ops sim_ops;
 
@@ -81,6 +381,10 @@ er_sim_new(const struct er_sim_config *cfg)
 	}
 	er_rng_init(&sim->rng, cfg->seed);
 	RB_INIT(&sim->retained);
+	RB_INIT(&sim->refs);
+	RB_INIT(&sim->sa_timers);
+	RB_INIT(&sim->sa_due);
+	RB_INIT(&sim->pol_due);
 	return sim;
 }
 
@@ -95,6 +399,9 @@ er_sim_free(struct er_sim *sim)
 		RB_REMOVE(retained_tree, &sim->retained, r);
 		free(r);
 	}
+	refs_free_all(sim);
+	pol_timers_free_all(sim);
+	sa_timers_free_all(sim);
 	er_spd_free(sim->spd);
 	er_sad_free(sim->sad);
 	free(sim->events);
@@ -313,6 +620,7 @@ account(struct er_sim *sim, const struct er_sa *sa, uint32_t bytes)
 	     p1 >= sa->hard.packets)) {
 		expire_event(sim, sa, true);
 		er_sad_del(sim->sad, &id);
+		sa_timer_sync(sim, &id);
 		return;
 	}
 	if ((sa->soft.bytes && b0 < sa->soft.bytes && b1 >= sa->soft.bytes) ||
@@ -320,6 +628,7 @@ account(struct er_sim *sim, const struct er_sa *sa, uint32_t bytes)
 	     p1 >= sa->soft.packets)) {
 		er_sad_set_state(sim->sad, sa, ER_SA_DYING);
 		expire_event(sim, sa, false);
+		sa_timer_sync(sim, &id);
 	}
 }
 
@@ -349,7 +658,7 @@ trap(struct er_sim *sim, const struct er_policy *pol,
 	}
 	/* Reference 001: when the trap is itself host-to-host for this
 	 * protocol, the narrow hold replaces it. */
-	if (er_spd_upsert(sim->spd, &hold, &stored) < 0)
+	if (spd_upsert(sim, &hold, &stored) < 0)
 		return;
 	rec = oplog_add(sim, cur != NULL ? ER_SIM_OP_REPLACE : ER_SIM_OP_ADD,
 			ER_DIR_OUT, &hold.sel, ER_ACTION_HOLD);
@@ -481,8 +790,9 @@ er_sim_packet_in(struct er_sim *sim, const struct er_addr *sa_dst,
 
 struct tick_ctx {
 	struct er_sim *sim;
-	struct er_sa_id *dead;
-	size_t ndead, cap;
+	struct er_sa_id *ids;		/* every SA that crossed a limit */
+	bool *dead;			/* ... and is to be deleted */
+	size_t n, cap;
 };
 
 static void
@@ -491,62 +801,117 @@ tick_sa(void *ctx, const struct er_sa *sa, enum er_sa_expiry kind)
 	struct tick_ctx *t = ctx;
 
 	expire_event(t->sim, sa, kind != ER_SA_EXPIRE_SOFT);
-	if (kind == ER_SA_EXPIRE_SOFT)
-		return;
-	if (t->ndead == t->cap) {
+	if (t->n == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 16;
-		struct er_sa_id *n = realloc(t->dead, cap * sizeof(*n));
+		struct er_sa_id *n = realloc(t->ids, cap * sizeof(*n));
+		bool *d;
 
 		if (n == NULL)
 			return;
-		t->dead = n;
+		t->ids = n;
+		d = realloc(t->dead, cap * sizeof(*d));
+		if (d == NULL)
+			return;
+		t->dead = d;
 		t->cap = cap;
 	}
-	t->dead[t->ndead++] = sa->id;
+	t->ids[t->n] = sa->id;
+	t->dead[t->n++] = kind != ER_SA_EXPIRE_SOFT;
 }
 
-/* Everything due at sim->now. */
+struct pol_due {
+	enum er_dir dir;
+	struct er_selector sel;
+};
+
+/* Everything due at sim->now: the SAs and policies whose timers say so
+ * (every SA while some have byte or packet limits). */
 static void
 tick_due(struct er_sim *sim)
 {
 	struct tick_ctx t = {.sim = sim};
-	const struct er_policy *p, *next;
+	struct er_sa_id *sas = NULL;
+	struct pol_due *pols = NULL;
+	size_t nsas = 0, npols = 0, cap = 0;
+	struct sa_timer *st;
+	struct pol_timer *pt;
 
 	/* The kernel deletes what reached its hard limit, then says so. */
-	er_sad_expire(sim->sad, sim->now, tick_sa, &t);
-	for (size_t i = 0; i < t.ndead; i++)
-		er_sad_del(sim->sad, &t.dead[i]);
-	free(t.dead);
-	for (int d = 0; d < ER_DIR_COUNT; d++) {
-		for (p = er_spd_first(sim->spd, (enum er_dir)d); p != NULL;
-		     p = next) {
-			struct er_kernel_event ev = {
-				.type = ER_KEV_POLICY_EXPIRE};
-			struct er_packet pkt;
-			uint32_t bytes;
+	if (sim->sa_limits > 0) {
+		er_sad_expire(sim->sad, sim->now, tick_sa, &t);
+	} else {
+		RB_FOREACH(st, sa_timer_due_tree, &sim->sa_due) {
+			if (st->due > sim->now)
+				break;
+			if (nsas == cap) {
+				size_t ncap = cap ? cap * 2 : 16;
+				struct er_sa_id *n =
+					realloc(sas, ncap * sizeof(*n));
 
-			next = er_spd_next(sim->spd, p);
-			if (p->lifetime == 0 ||
-			    p->created + p->lifetime > sim->now)
-				continue;
-			ev.dir = p->dir;
-			ev.sel = p->sel;
-			ev.reqid = p->reqid;
-			ev.hard = true;
-			oplog_add(sim, ER_SIM_OP_DEL, p->dir, &p->sel, p->action);
-			queue_event(sim, &ev);
-			if (p->dir == ER_DIR_OUT &&
-			    unretain(sim, &p->sel, &pkt, &bytes)) {
-				er_spd_del(sim->spd, ev.dir, &ev.sel);
-				release(sim, &pkt, bytes);
-				/* The walk cannot go on after a release:
-				 * the path may have changed the SPD. */
-				next = er_spd_first(sim->spd, (enum er_dir)d);
-			} else {
-				er_spd_del(sim->spd, ev.dir, &ev.sel);
+				if (n == NULL)
+					break;
+				sas = n;
+				cap = ncap;
 			}
+			sas[nsas++] = st->id;
+		}
+		for (size_t i = 0; i < nsas; i++) {
+			const struct er_sa *sa = er_sad_get(sim->sad, &sas[i]);
+
+			if (sa != NULL)
+				er_sad_expire_sa(sim->sad, sa, sim->now,
+						 tick_sa, &t);
+		}
+		free(sas);
+	}
+	for (size_t i = 0; i < t.n; i++) {
+		if (t.dead[i])
+			er_sad_del(sim->sad, &t.ids[i]);
+		sa_timer_sync(sim, &t.ids[i]);
+	}
+	free(t.ids);
+	free(t.dead);
+	cap = 0;
+	RB_FOREACH(pt, pol_timer_tree, &sim->pol_due) {
+		if (pt->due > sim->now)
+			break;
+		if (npols == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct pol_due *n = realloc(pols, ncap * sizeof(*n));
+
+			if (n == NULL)
+				break;
+			pols = n;
+			cap = ncap;
+		}
+		pols[npols].dir = pt->dir;
+		pols[npols++].sel = pt->sel;
+	}
+	/* Looked up again: a release on the way may change the SPD. */
+	for (size_t i = 0; i < npols; i++) {
+		const struct er_policy *p =
+			er_spd_get(sim->spd, pols[i].dir, &pols[i].sel);
+		struct er_kernel_event ev = {.type = ER_KEV_POLICY_EXPIRE};
+		struct er_packet pkt;
+		uint32_t bytes;
+
+		if (p == NULL || p->lifetime == 0 ||
+		    p->created + p->lifetime > sim->now)
+			continue;
+		ev.dir = p->dir;
+		ev.sel = p->sel;
+		ev.reqid = p->reqid;
+		ev.hard = true;
+		oplog_add(sim, ER_SIM_OP_DEL, p->dir, &p->sel, p->action);
+		queue_event(sim, &ev);
+		if (p->dir == ER_DIR_OUT && unretain(sim, &p->sel, &pkt, &bytes)) {
+			spd_del(sim, ev.dir, &ev.sel);
+			release(sim, &pkt, bytes);
+		} else {
+			spd_del(sim, ev.dir, &ev.sel);
 		}
 	}
+	free(pols);
 }
 
 void
@@ -572,33 +937,14 @@ er_sim_tick(struct er_sim *sim, uint64_t now)
 uint64_t
 er_sim_next_deadline(const struct er_sim *sim)
 {
-	uint64_t best = 0;
+	const struct sa_timer *st = RB_MIN(
+		sa_timer_due_tree, (struct sa_timer_due_tree *)(uintptr_t)&sim->sa_due);
+	const struct pol_timer *pt = RB_MIN(
+		pol_timer_tree, (struct pol_timer_tree *)(uintptr_t)&sim->pol_due);
+	uint64_t best = st != NULL ? st->due : 0;
 
-#define CONSIDER(t)                                                           \
-	do {                                                                  \
-		if ((t) != 0 && (best == 0 || (t) < best))                    \
-			best = (t);                                           \
-	} while (0)
-	for (const struct er_sa *sa = er_sad_first(sim->sad); sa != NULL;
-	     sa = er_sad_next(sim->sad, sa)) {
-		if (sa->state == ER_SA_LARVAL) {
-			CONSIDER(sa->larval_expires);
-			continue;
-		}
-		if (sa->state == ER_SA_MATURE && sa->soft.secs)
-			CONSIDER(sa->created + sa->soft.secs);
-		if (sa->hard.secs)
-			CONSIDER(sa->created + sa->hard.secs);
-	}
-	for (int d = 0; d < ER_DIR_COUNT; d++) {
-		for (const struct er_policy *p =
-			     er_spd_first(sim->spd, (enum er_dir)d);
-		     p != NULL; p = er_spd_next(sim->spd, p)) {
-			if (p->lifetime)
-				CONSIDER(p->created + p->lifetime);
-		}
-	}
-#undef CONSIDER
+	if (pt != NULL && (best == 0 || pt->due < best))
+		best = pt->due;
 	return best;
 }
 
@@ -621,7 +967,7 @@ sim_policy_install(void *ctx, const struct er_policy *pol, struct er_err *err)
 	p.created = sim->now;
 	had = pol->dir == ER_DIR_OUT &&
 	      unretain(sim, &pol->sel, &pkt, &bytes);
-	ret = er_spd_upsert(sim->spd, &p, NULL);
+	ret = spd_upsert(sim, &p, NULL);
 	if (ret < 0) {
 		char what[ER_SELECTOR_STRLEN + 16];
 
@@ -657,7 +1003,7 @@ sim_policy_del(void *ctx, enum er_dir dir, const struct er_selector *sel,
 		return ER_KERNEL_ABSENT;
 	oplog_add(sim, ER_SIM_OP_DEL, dir, sel, cur->action);
 	had = dir == ER_DIR_OUT && unretain(sim, sel, &pkt, &bytes);
-	er_spd_del(sim->spd, dir, sel);
+	spd_del(sim, dir, sel);
 	if (had)
 		release(sim, &pkt, bytes);
 	return 0;
@@ -677,14 +1023,17 @@ sim_sa_install(void *ctx, const struct er_sa *sa, struct er_err *err)
 	if (s.created == 0)
 		s.created = sim->now;
 	ret = er_sad_update(sim->sad, &s, NULL);
-	if (ret == 0)
+	if (ret == 0) {
+		sa_timer_sync(sim, &s.id);
 		return ER_KERNEL_UPDATED;
+	}
 	if (ret == -ENOENT)
 		ret = er_sad_add(sim->sad, &s, NULL);
 	if (ret < 0) {
 		er_sa_id_format(&sa->id, id, sizeof(id));
 		return er_err_set(err, ret, "SA %s: %s", id, strerror(-ret));
 	}
+	sa_timer_sync(sim, &s.id);
 	return 0;
 }
 
@@ -695,29 +1044,24 @@ static void
 note_sa_in_use(struct er_sim *sim, const struct er_sa_id *id)
 {
 	const struct er_sa *sa = er_sad_get(sim->sad, id);
-	const struct er_policy *p;
+	struct tmpl_ref key, *r;
 	struct er_sim_oprec *rec;
 
 	if (sa == NULL || sa->state == ER_SA_LARVAL)
 		return;
-	for (int d = 0; d < ER_DIR_COUNT; d++) {
-		for (p = er_spd_first(sim->spd, (enum er_dir)d); p != NULL;
-		     p = er_spd_next(sim->spd, p)) {
-			if (p->action != ER_ACTION_IPSEC)
-				continue;
-			for (unsigned i = 0; i < p->ntmpl; i++) {
-				if (p->tmpl[i].spi != id->spi ||
-				    p->tmpl[i].proto != id->proto ||
-				    !er_addr_equal(&p->tmpl[i].dst, &id->dst))
-					continue;
-				rec = oplog_add(sim, ER_SIM_OP_SA_DEL_IN_USE,
-						p->dir, &p->sel, p->action);
-				if (rec != NULL)
-					rec->sa = *id;
-				return;
-			}
-		}
-	}
+	/* The first reference to the SA, if any: the SA sorts first. */
+	memset(&key, 0, sizeof(key));
+	key.sa.dst = id->dst;
+	key.sa.proto = id->proto;
+	key.sa.spi = id->spi;
+	key.dir = (enum er_dir)0;
+	r = RB_NFIND(tmpl_ref_tree, &sim->refs, &key);
+	if (r == NULL || sa_id_cmp(&r->sa, &key.sa) != 0)
+		return;
+	rec = oplog_add(sim, ER_SIM_OP_SA_DEL_IN_USE, r->dir, &r->sel,
+			ER_ACTION_IPSEC);
+	if (rec != NULL)
+		rec->sa = *id;
 }
 
 static int
@@ -729,7 +1073,9 @@ sim_sa_del(void *ctx, const struct er_sa_id *id, struct er_err *err)
 	if (ret < 0)
 		return ret;
 	note_sa_in_use(sim, id);
-	return er_sad_del(sim->sad, id) == 0 ? 0 : ER_KERNEL_ABSENT;
+	ret = er_sad_del(sim->sad, id);
+	sa_timer_sync(sim, id);
+	return ret == 0 ? 0 : ER_KERNEL_ABSENT;
 }
 
 static int
@@ -741,7 +1087,14 @@ sim_spi_alloc(void *ctx, const struct er_spi_req *req, uint32_t *spi,
 
 	if (ret < 0)
 		return ret;
-	return er_spi_alloc(sim->sad, &sim->rng, req, spi, err);
+	ret = er_spi_alloc(sim->sad, &sim->rng, req, spi, err);
+	if (ret == 0) {
+		struct er_sa_id id = {.dst = req->dst, .proto = req->proto,
+				      .spi = *spi};
+
+		sa_timer_sync(sim, &id);
+	}
+	return ret;
 }
 
 static int
@@ -892,7 +1245,7 @@ er_sim_external_policy_add(struct er_sim *sim, const struct er_policy *pol)
 	p.created = sim->now;
 	had = pol->dir == ER_DIR_OUT &&
 	      unretain(sim, &pol->sel, &pkt, &bytes);
-	ret = er_spd_upsert(sim->spd, &p, NULL);
+	ret = spd_upsert(sim, &p, NULL);
 	if (ret >= 0)
 		changed_event(sim, &p, false);
 	if (had)
@@ -914,7 +1267,7 @@ er_sim_external_policy_del(struct er_sim *sim, enum er_dir dir,
 		return -ENOENT;
 	gone = *cur;
 	had = dir == ER_DIR_OUT && unretain(sim, sel, &pkt, &bytes);
-	er_spd_del(sim->spd, dir, sel);
+	spd_del(sim, dir, sel);
 	changed_event(sim, &gone, true);
 	if (had)
 		release(sim, &pkt, bytes);
@@ -928,6 +1281,15 @@ er_sim_external_policy_flush(struct er_sim *sim)
 	size_t n;
 
 	n = er_spd_flush(sim->spd, NULL);
+	/* What is left (persist policies) is all there is to refer. */
+	refs_free_all(sim);
+	pol_timers_free_all(sim);
+	for (int d = 0; d < ER_DIR_COUNT; d++) {
+		for (const struct er_policy *p =
+			     er_spd_first(sim->spd, (enum er_dir)d);
+		     p != NULL; p = er_spd_next(sim->spd, p))
+			refs_change(sim, p, true);
+	}
 	/* As XFRM: the held flows' packets are dropped with the policies. */
 	while ((r = RB_MIN(retained_tree, &sim->retained)) != NULL) {
 		RB_REMOVE(retained_tree, &sim->retained, r);
@@ -951,6 +1313,7 @@ er_sim_external_sa_del(struct er_sim *sim, const struct er_sa_id *id)
 	ev.sel = sa->sel;
 	ev.deleted = true;
 	er_sad_del(sim->sad, id);
+	sa_timer_sync(sim, id);
 	queue_event(sim, &ev);
 	return 0;
 }
@@ -967,6 +1330,7 @@ er_sim_external_sa_flush(struct er_sim *sim)
 		er_sad_del(sim->sad, &id);
 		n++;
 	}
+	sa_timers_free_all(sim);
 	sim->lost_pending = true;
 	return n;
 }

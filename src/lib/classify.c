@@ -4,9 +4,9 @@
  * the structure and docs/classifier.md for why).
  *
  * Placement is the only policy here.  A new rule goes into the most
- * specific existing table that fits it and whose group for it has room
- * (fewer than CLS_GROUP_MAX rules), preferring tables whose bound the rule
- * does not lower.  When none has room, a new table is made: first with the
+ * specific existing table of its priority band (CLS_BAND()) that fits it
+ * and whose group for it has room (fewer than CLS_GROUP_MAX rules),
+ * preferring tables whose bound the rule does not lower.  When none has room, a new table is made: first with the
  * rule's prefix lengths rounded down (so that later rules of nearby lengths
  * can share it), then with its exact lengths, then hashing the protocol and
  * the exact ports as well, whichever such signature does not exist yet.
@@ -192,7 +192,8 @@ static bool
 sig_equal(const struct cls_table *t, const struct cls_sig *s)
 {
 	return t->slen == s->slen && t->dlen == s->dlen &&
-	       t->pmask == s->pmask && t->xmask == s->xmask;
+	       t->pmask == s->pmask && t->xmask == s->xmask &&
+	       t->band == s->band;
 }
 
 static struct cls_table *
@@ -238,6 +239,8 @@ ladder(const struct er_cls_rule *r, struct cls_sig *sig)
 		                            .pmask = 0xff,
 		                            .xmask = dp ? 0xffffffffu
 		                                        : 0xffff0000u};
+	for (unsigned i = 0; i < n; i++)
+		sig[i].band = CLS_BAND(r->prio);
 	return n;
 }
 
@@ -331,6 +334,7 @@ er_cls_new(void)
 	c->mem = m;
 	segarray_init(&c->pool, sizeof(struct er_cls_rule), CLS_POOL_B0, false);
 	c->pool_top = 1;
+	cls_blk_init(c);
 	c->simd = cls_simd_supported();
 	return c;
 }
@@ -347,6 +351,7 @@ drop_all(struct er_cls *c)
 		c->ntab[fam] = c->captab[fam] = 0;
 	}
 	segarray_fini(&c->pool, &c->mem);
+	cls_blk_fini(c);
 	c->pool_top = 1;
 	c->free_head = 0;
 	c->nrules = 0;

@@ -11,6 +11,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "classify_impl.h"
 
@@ -31,6 +32,7 @@ check_group(const struct er_cls *c, const struct cls_table *t, uint32_t b,
             size_t len)
 {
 	const struct er_cls_rule *h = cls_rule(c, head), *r, *prev = NULL;
+	const struct cls_blk *blk;
 	uint32_t n = 0;
 
 	if (h->prev != 0)
@@ -60,12 +62,37 @@ check_group(const struct er_cls *c, const struct cls_table *t, uint32_t b,
 			            head, i);
 		if (r->prio < *minprio)
 			*minprio = r->prio;
+		if (i != head && r->blk != 0)
+			return fail(buf, len, "rule %u: a block, not a head", i);
 		prev = r;
 		n++;
 	}
 	if (n != h->count)
 		return fail(buf, len, "group %u: count %u, holds %u", head,
 		            h->count, n);
+	if (n == 1) {
+		if (h->blk != 0)
+			return fail(buf, len, "group %u of one with a block",
+			            head);
+		*nrules += n;
+		return 0;
+	}
+	if (h->blk == 0 || (h->blk & 7) >= CLS_BLK_CLASSES)
+		return fail(buf, len, "group %u: no block", head);
+	blk = cls_blk_at(c, h->blk);
+	if (blk->cap != 1u << (h->blk & 7) ||
+	    blk->n != (n < CLS_BLK_MAX ? n : CLS_BLK_MAX) || blk->n > blk->cap)
+		return fail(buf, len, "group %u: block holds %u of %u (cap %u)",
+		            head, blk->n, n, blk->cap);
+	r = h;
+	for (uint32_t k = 0; k < blk->n; k++, r = cls_rule(c, r->next)) {
+		struct cls_ent e;
+
+		cls_ent_fill(&e, r);
+		if (memcmp(&e, &blk->e[k], sizeof(e)) != 0)
+			return fail(buf, len, "group %u: entry %u stale", head,
+			            k);
+	}
 	*nrules += n;
 	return 0;
 }
@@ -106,11 +133,15 @@ check_table(const struct er_cls *c, const struct cls_table *t, char *buf,
 		uint32_t first = s->ref & ~CLS_MORE;
 
 		if (first == 0) {
-			if (s->ref != 0)
+			if (s->ref != 0 || s->blk != 0)
 				return fail(buf, len, "empty slot with flags");
 			continue;
 		}
 		if (s->hash != cls_rule(c, first)->hash ||
+		    s->blk != (cls_rule(c, first)->count > 1
+		                       ? cls_rule(c, first)->blk
+		                       : first | CLS_SINGLE) ||
+		    s->prio != cls_rule(c, first)->prio ||
 		    !!(s->ref & CLS_MORE) != (cls_rule(c, first)->bnext != 0))
 			return fail(buf, len, "slot %u of table %lu stale", b,
 			            (unsigned long)t->id);

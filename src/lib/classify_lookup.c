@@ -54,12 +54,13 @@ cls_pkt_load(struct cls_pkt *cp, const struct er_packet *pkt)
 	return fam;
 }
 
-/* Walk the group at @idx for a packet; keep the better of it and *best. */
-static inline void
-walk(const struct er_cls *c, uint32_t idx, const struct cls_pkt *p,
-     const struct er_cls_rule **best, uint64_t *bp)
+/* Walk the list from rule @idx for a packet (the members of a group past
+ * its block); keep the better of what matches and *best. */
+static void
+walk_list(const struct er_cls *c, uint32_t idx, const struct cls_pkt *p,
+          const struct er_cls_rule **best, uint64_t *bp)
 {
-	for (;;) {
+	while (idx != 0) {
 		const struct er_cls_rule *r = cls_rule(c, idx);
 
 		if (r->prio > *bp)
@@ -72,29 +73,80 @@ walk(const struct er_cls *c, uint32_t idx, const struct cls_pkt *p,
 			return;
 		}
 		idx = r->next;
-		if (idx == 0)
-			return;
 	}
 }
 
-/* The head of the group with hash @h behind slot @s, or 0.  The common
- * cases (empty, first group, one group of another hash) take no branch
- * that depends on the data; only a bucket of several groups walks. */
-static inline uint32_t
-slot_group(const struct er_cls *c, const struct cls_slot *s, uint32_t h)
+/* Walk the group @ref (a block, or a rule of its own with CLS_SINGLE)
+ * for a packet, in group order, up to its first match or its first member
+ * worse than *bp. */
+static inline void
+walk(const struct er_cls *c, uint32_t ref, const struct cls_pkt *p,
+     const struct er_cls_rule **best, uint64_t *bp)
 {
-	uint32_t ref = s->ref, i;
+	const struct cls_blk *b;
+	uint32_t i;
 
-	/* An empty slot has hash 0 and ref 0: either way, 0. */
-	i = s->hash == h ? ref & ~CLS_MORE : 0;
-	if (__builtin_expect(i == 0 && (ref & CLS_MORE), 0)) {
+	if (ref & CLS_SINGLE) {
+		walk_list(c, ref & ~CLS_SINGLE, p, best, bp);
+		return;
+	}
+	b = cls_blk_at(c, ref);
+	for (i = 0; i < b->n; i++) {
+		const struct cls_ent *e = &b->e[i];
+		const struct er_cls_rule *r;
+
+		if (e->prio > *bp)
+			return;
+		if (!cls_ent_matches(e, p))
+			continue;
+		r = cls_rule(c, e->idx);
+		if ((e->flags & CLS_ENT_PARTIAL) && !cls_rule_matches(r, p))
+			continue;
+		if (e->prio < *bp || cls_rule_before(r, *best)) {
+			*best = r;
+			*bp = r->prio;
+		}
+		return;
+	}
+	if (b->n == CLS_BLK_MAX)
+		walk_list(c, cls_rule(c, b->e[i - 1].idx)->next, p, best, bp);
+}
+
+/* The group (as walk() takes it) with hash @h behind slot @s, or 0; 0 too when
+ * the group's best is worse than @bp.  The common cases (empty, first
+ * group, one group of another hash) take no branch that depends on the
+ * data; only a bucket of several groups walks. */
+static inline uint32_t
+slot_group(const struct er_cls *c, const struct cls_slot *s, uint32_t h,
+           uint64_t bp)
+{
+	uint32_t ref = s->ref, i, blk;
+
+	/* An empty slot has hash 0 and blk 0: either way, 0. */
+	blk = s->hash == h && s->prio <= bp ? s->blk : 0;
+	if (__builtin_expect(s->hash != h && (ref & CLS_MORE), 0)) {
 		for (i = cls_rule(c, ref & ~CLS_MORE)->bnext; i != 0;
 		     i = cls_rule(c, i)->bnext) {
-			if (cls_rule(c, i)->hash == h)
-				break;
+			const struct er_cls_rule *r = cls_rule(c, i);
+
+			if (r->hash == h)
+				return r->count > 1 ? r->blk : i | CLS_SINGLE;
 		}
 	}
-	return i;
+	return blk;
+}
+
+/* A prefetch never faults: no test for 0 needed. */
+static inline void
+prefetch_group(const struct er_cls *c, uint32_t g)
+{
+	const char *a = g & CLS_SINGLE ? (const char *)cls_rule(c, g & ~CLS_SINGLE)
+	                               : (const char *)cls_blk_at(c, g);
+
+	/* A rule's first line; a block's first two (four entries). */
+	__builtin_prefetch(a);
+	if (!(g & CLS_SINGLE) && (g & 7) >= 2)
+		__builtin_prefetch(a + 64);
 }
 
 void *
@@ -127,9 +179,8 @@ er_cls_lookup(const struct er_cls *cls, const struct er_packet *pkt)
 			__builtin_prefetch(sl[k]);
 		}
 		for (uint32_t k = 0; k < m; k++) {
-			g[k] = slot_group(cls, sl[k], h[k]);
-			/* Rule 0 exists (unused): no test needed. */
-			__builtin_prefetch(cls_rule(cls, g[k]));
+			g[k] = slot_group(cls, sl[k], h[k], bp);
+			prefetch_group(cls, g[k]);
 		}
 		for (uint32_t k = 0; k < m; k++) {
 			if (tabs[i + k]->bound > bp)
@@ -180,9 +231,9 @@ race(const struct er_cls *c, struct cls_chunk *ch, unsigned fam, uint32_t n,
 			__builtin_prefetch(sl[k]);
 		}
 		for (uint32_t k = 0; k < n; k++) {
-			g[k] = slot_group(c, sl[k], ch->h[k]);
-			/* Rule 0 exists (unused): no test needed. */
-			__builtin_prefetch(cls_rule(c, g[k]));
+			g[k] = slot_group(c, sl[k], ch->h[k],
+			                  ch->bp[ch->act[k]]);
+			prefetch_group(c, g[k]);
 			cand[nc] = (uint8_t)k;
 			nc += g[k] != 0;
 		}

@@ -25,6 +25,116 @@
 
 #include "classify_impl.h"
 
+/* ---- filter blocks ----------------------------------------------- */
+
+/* Blocks of 2^k entries live in pool k, 2^BLK_B0 at first, doubling;
+ * free ones are linked through their first word.  Index 0 is never
+ * handed out, so that a reference is never 0. */
+#define BLK_B0 4
+
+_Static_assert(sizeof(struct cls_ent) == 28, "entries pack 28 bytes");
+_Static_assert(sizeof(struct cls_blk) + sizeof(struct cls_ent) <= 32,
+               "a block of 2^k entries fits 32 << k bytes");
+
+static size_t
+blk_size(unsigned k)
+{
+	return (size_t)32 << k;
+}
+
+void
+cls_blk_init(struct er_cls *c)
+{
+	for (unsigned k = 0; k < CLS_BLK_CLASSES; k++) {
+		segarray_init(&c->blkpool[k], (uint32_t)blk_size(k), BLK_B0,
+		              false);
+		c->blktop[k] = 1;
+		c->blkfree[k] = 0;
+	}
+}
+
+void
+cls_blk_fini(struct er_cls *c)
+{
+	for (unsigned k = 0; k < CLS_BLK_CLASSES; k++)
+		segarray_fini(&c->blkpool[k], &c->mem);
+	cls_blk_init(c);
+}
+
+/* A block of 2^k entries (none used), or 0 when out of memory. */
+static uint32_t
+blk_alloc(struct er_cls *c, unsigned k)
+{
+	struct cls_blk *b;
+	uint32_t idx;
+
+	if (c->blkfree[k] != 0) {
+		idx = c->blkfree[k];
+		c->blkfree[k] =
+		        *(uint32_t *)segarray_at(&c->blkpool[k], idx);
+	} else {
+		if (c->blktop[k] >= 1u << 28)
+			return 0;
+		if (c->blktop[k] >= segarray_capacity(&c->blkpool[k]) &&
+		    segarray_grow(&c->blkpool[k], &c->mem) < 0)
+			return 0;
+		idx = c->blktop[k]++;
+	}
+	b = segarray_at(&c->blkpool[k], idx);
+	b->n = 0;
+	b->cap = (uint16_t)(1u << k);
+	return CLS_BLK_REF(idx, k);
+}
+
+static void
+blk_release(struct er_cls *c, uint32_t ref)
+{
+	unsigned k = ref & 7;
+	uint32_t idx = ref >> 3;
+
+	*(uint32_t *)segarray_at(&c->blkpool[k], idx) = c->blkfree[k];
+	c->blkfree[k] = idx;
+}
+
+/* Move a block's entries to one of 2^k; the old one is released.  0 when
+ * out of memory (the old block stays). */
+static uint32_t
+blk_resize(struct er_cls *c, uint32_t ref, unsigned k)
+{
+	uint32_t nref = blk_alloc(c, k);
+	struct cls_blk *o, *n;
+
+	if (nref == 0)
+		return 0;
+	o = cls_blk_at(c, ref);
+	n = cls_blk_at(c, nref);
+	n->n = o->n < n->cap ? o->n : n->cap;
+	memcpy(n->e, o->e, n->n * sizeof(n->e[0]));
+	blk_release(c, ref);
+	return nref;
+}
+
+void
+cls_ent_fill(struct cls_ent *e, const struct er_cls_rule *r)
+{
+	unsigned ws = r->slen > 0 ? (r->slen - 1u) / 32 : 0;
+	unsigned wd = r->dlen > 0 ? (r->dlen - 1u) / 32 : 0;
+
+	e->prio = r->prio;
+	e->idx = r->self;
+	e->src = r->src[ws];
+	e->dst = r->dst[wd];
+	e->slw = (uint8_t)(r->slen - 32 * ws);
+	e->dlw = (uint8_t)(r->dlen - 32 * wd);
+	e->proto = r->proto;
+	e->sp_lo = r->sp_lo;
+	e->sp_hi = r->sp_hi;
+	e->dp_lo = r->dp_lo;
+	e->dp_hi = r->dp_hi;
+	/* Earlier words untested: the rule itself must confirm a pass. */
+	e->flags = (uint8_t)(ws | wd << 2 | (ws > 0 || wd > 0 ? CLS_ENT_PARTIAL : 0));
+}
+
 /* ---- slots and buckets ------------------------------------------- */
 
 static void
@@ -35,11 +145,15 @@ slot_set(const struct er_cls *c, struct cls_slot *s, uint32_t first)
 	if (first == 0) {
 		s->hash = 0;
 		s->ref = 0;
+		s->blk = 0;
+		s->prio = 0;
 		return;
 	}
 	f = cls_rule(c, first);
 	s->hash = f->hash;
 	s->ref = first | (f->bnext != 0 ? CLS_MORE : 0);
+	s->blk = f->count > 1 ? f->blk : first | CLS_SINGLE;
+	s->prio = f->prio;
 }
 
 static uint32_t
@@ -274,6 +388,7 @@ cls_table_new(struct er_cls *c, unsigned fam, const struct cls_sig *sig)
 	t->dlen = sig->dlen;
 	t->pmask = sig->pmask;
 	t->xmask = sig->xmask;
+	t->band = sig->band;
 	for (unsigned w = 0; w < 4; w++) {
 		if (fam == CLS_FAM_V4) {
 			t->smask[w] = w == 0 ? cls_mask32(sig->slen) : 0;
@@ -309,7 +424,8 @@ cls_table_free(struct er_cls *c, struct cls_table *t)
 bool
 cls_table_fits(const struct cls_table *t, const struct er_cls_rule *r)
 {
-	if (r->fam != t->fam || r->slen < t->slen || r->dlen < t->dlen)
+	if (r->fam != t->fam || r->slen < t->slen || r->dlen < t->dlen ||
+	    CLS_BAND(r->prio) != t->band)
 		return false;
 	if (t->pmask != 0 && r->proto == 0)
 		return false;
@@ -340,17 +456,28 @@ cls_table_group(const struct er_cls *c, const struct cls_table *t, uint32_t h)
 	return bucket_find(c, t, cls_bucket(t, h), h);
 }
 
+/* Refresh bucket @b's slot (its first group may have a new block or best). */
+static void
+slot_refresh(const struct er_cls *c, struct cls_table *t, uint32_t b)
+{
+	struct cls_slot *s = cls_slot_at(t, b);
+
+	slot_set(c, s, slot_first(s));
+}
+
 int
 cls_table_insert(struct er_cls *c, struct cls_table *t, struct er_cls_rule *r)
 {
-	uint32_t h = cls_table_rule_hash(t, r), b, g;
-	struct er_cls_rule *head, *p;
+	uint32_t h = cls_table_rule_hash(t, r), b, g, ref, pos;
+	struct er_cls_rule *head, *p = NULL;
+	struct cls_blk *blk;
 
 	if (t->nrules >= segarray_capacity(&t->heap) &&
 	    segarray_grow(&t->heap, &c->mem) < 0)
 		return -ENOMEM;
 	r->hash = h;
 	r->table = t;
+	r->blk = 0;
 	b = cls_bucket(t, h);
 	g = bucket_find(c, t, b, h);
 	if (g == 0) {
@@ -359,25 +486,71 @@ cls_table_insert(struct er_cls *c, struct cls_table *t, struct er_cls_rule *r)
 		r->count = 1;
 		bucket_push(c, t, b, r);
 		t->nkeys++;
-	} else if (cls_rule_before(r, head = cls_rule(c, g))) {
+		goto linked;
+	}
+	head = cls_rule(c, g);
+	pos = 0;
+	if (!cls_rule_before(r, head)) {
+		p = head;
+		pos = 1;
+		while (p->next != 0 &&
+		       !cls_rule_before(r, cls_rule(c, p->next))) {
+			p = cls_rule(c, p->next);
+			pos++;
+		}
+	}
+	/* The block mirrors the group's first CLS_BLK_MAX members: make
+	 * room at @pos (a full block of the largest size drops its last
+	 * entry, which stays in the list). */
+	ref = head->blk;
+	if (ref == 0) {
+		/* A second member: the group gets its block. */
+		ref = blk_alloc(c, 1);
+		if (ref == 0)
+			return -ENOMEM;
+		blk = cls_blk_at(c, ref);
+		blk->n = 1;
+		cls_ent_fill(&blk->e[0], head);
+	}
+	if (pos < CLS_BLK_MAX) {
+		uint32_t nmove;
+
+		blk = cls_blk_at(c, ref);
+		if (blk->n == blk->cap && blk->cap < CLS_BLK_MAX) {
+			uint32_t nref = blk_resize(c, ref, (ref & 7) + 1);
+
+			if (nref == 0)
+				return -ENOMEM;
+			ref = nref;
+			blk = cls_blk_at(c, ref);
+		}
+		nmove = blk->n - pos - (blk->n == blk->cap);
+		memmove(&blk->e[pos + 1], &blk->e[pos],
+		        nmove * sizeof(blk->e[0]));
+		cls_ent_fill(&blk->e[pos], r);
+		if (blk->n < blk->cap)
+			blk->n++;
+	}
+	head->blk = ref;
+	if (pos == 0) {
 		r->prev = 0;
 		r->next = g;
 		r->count = head->count + 1;
+		r->blk = ref;
 		head->prev = r->self;
 		head->count = 0;
+		head->blk = 0;
 		bucket_swap(c, t, b, head, r);
 	} else {
-		p = head;
-		while (p->next != 0 &&
-		       !cls_rule_before(r, cls_rule(c, p->next)))
-			p = cls_rule(c, p->next);
 		r->next = p->next;
 		r->prev = p->self;
 		if (p->next != 0)
 			cls_rule(c, p->next)->prev = r->self;
 		p->next = r->self;
 		head->count++;
+		slot_refresh(c, t, b);
 	}
+linked:
 	t->nrules++;
 	heap_put(c, t, t->nrules - 1,
 	         (struct cls_heapent){.prio = r->prio, .idx = r->self});
@@ -391,14 +564,30 @@ void
 cls_table_remove(struct er_cls *c, struct cls_table *t, struct er_cls_rule *r)
 {
 	uint32_t b = cls_bucket(t, r->hash);
-	struct er_cls_rule *n;
+	uint32_t g = r->prev == 0 ? r->self : bucket_find(c, t, b, r->hash);
+	struct er_cls_rule *head = cls_rule(c, g), *n;
+	uint32_t ref = head->blk, count = head->count, pos = 0;
+	struct cls_blk *blk = NULL;
 
+	if (count == 2) {
+		/* The survivor is a group of one again: no block. */
+		blk_release(c, ref);
+		head->blk = 0;
+		ref = 0;
+	} else if (ref != 0) {
+		blk = cls_blk_at(c, ref);
+		while (pos < blk->n && blk->e[pos].idx != r->self)
+			pos++;
+	}
 	if (r->prev == 0) {
 		if (r->next != 0) {
 			n = cls_rule(c, r->next);
 			n->prev = 0;
 			n->count = r->count - 1;
+			n->blk = ref;
+			r->blk = 0;
 			bucket_swap(c, t, b, r, n);
+			head = n;
 		} else {
 			bucket_swap(c, t, b, r, NULL);
 			t->nkeys--;
@@ -407,7 +596,29 @@ cls_table_remove(struct er_cls *c, struct cls_table *t, struct er_cls_rule *r)
 		cls_rule(c, r->prev)->next = r->next;
 		if (r->next != 0)
 			cls_rule(c, r->next)->prev = r->prev;
-		cls_rule(c, bucket_find(c, t, b, r->hash))->count--;
+		head->count--;
+	}
+	if (count == 2)
+		slot_refresh(c, t, b);
+	if (ref != 0 && pos < blk->n) {
+		/* (count > 2 here) */
+		memmove(&blk->e[pos], &blk->e[pos + 1],
+		        (blk->n - pos - 1) * sizeof(blk->e[0]));
+		blk->n--;
+		/* A group longer than the block: its next member moves in. */
+		if (blk->n == CLS_BLK_MAX - 1 && count - 1 >= CLS_BLK_MAX) {
+			uint32_t nx = cls_rule(c, blk->e[blk->n - 1].idx)->next;
+
+			cls_ent_fill(&blk->e[blk->n++], cls_rule(c, nx));
+		}
+		if ((ref & 7) > 0 && blk->n <= blk->cap / 4) {
+			uint32_t nref = blk_resize(c, ref, (ref & 7) - 1);
+
+			/* Out of memory only leaves the block larger. */
+			if (nref != 0)
+				head->blk = nref;
+		}
+		slot_refresh(c, t, b);
 	}
 	heap_remove(c, t, r->heap_pos);
 	bound_update(t);

@@ -49,6 +49,20 @@ conn_id_cmp(const struct conn *a, const struct conn *b)
 }
 
 static int
+conn_timer_cmp(const struct conn *a, const struct conn *b)
+{
+	if (a->timer != b->timer)
+		return a->timer < b->timer ? -1 : 1;
+	return conn_id_cmp(a, b);
+}
+
+static int
+negotiation_cmp(const struct negotiation *a, const struct negotiation *b)
+{
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+static int
 group_cmp(const struct sa_group *a, const struct sa_group *b)
 {
 	return a->serial < b->serial ? -1 : a->serial > b->serial;
@@ -68,6 +82,8 @@ reqid_num_cmp(const struct reqid_entry *a, const struct reqid_entry *b)
 
 RB_GENERATE_STATIC(conn_name_tree, conn, by_name, conn_name_cmp)
 RB_GENERATE(conn_id_tree, conn, by_id, conn_id_cmp)
+RB_GENERATE_STATIC(conn_timer_tree, conn, by_timer, conn_timer_cmp)
+RB_GENERATE_STATIC(negotiation_tree, negotiation, by_id, negotiation_cmp)
 RB_GENERATE_STATIC(group_tree, sa_group, by_serial, group_cmp)
 RB_GENERATE_STATIC(reqid_sel_tree, reqid_entry, by_sel, reqid_sel_cmp)
 RB_GENERATE_STATIC(reqid_num_tree, reqid_entry, by_reqid, reqid_num_cmp)
@@ -139,6 +155,31 @@ engine_log(struct er_engine *e, enum er_log_level level, const struct conn *c,
 
 /* ---- lookups ----------------------------------------------------- */
 
+/* What tick_due() would take a connection for, and when. */
+static uint64_t
+conn_timer_want(const struct conn *c)
+{
+	if (c->rt == ER_RT_FAILURE)
+		return c->failure_expires;
+	if (c->rt == ER_RT_PROSPECTIVE)
+		return c->revive_at;
+	return 0;
+}
+
+void
+conn_timer_sync(struct er_engine *e, struct conn *c)
+{
+	uint64_t want = conn_timer_want(c);
+
+	if (want == c->timer)
+		return;
+	if (c->timer != 0)
+		RB_REMOVE(conn_timer_tree, &e->timers, c);
+	c->timer = want;
+	if (want != 0)
+		RB_INSERT(conn_timer_tree, &e->timers, c);
+}
+
 struct conn *
 engine_conn_by_id(const struct er_engine *e, uint32_t id)
 {
@@ -177,13 +218,12 @@ group_by_serial(const struct er_engine *e, uint64_t serial)
 static struct negotiation *
 negotiation_by_id(const struct er_engine *e, uint64_t id)
 {
-	struct negotiation *n;
+	struct negotiation key;
 
-	TAILQ_FOREACH(n, &e->negs, link) {
-		if (n->id == id)
-			return n;
-	}
-	return NULL;
+	key.id = id;
+	return RB_FIND(negotiation_tree,
+		       (struct negotiation_tree *)(uintptr_t)&e->negs_by_id,
+		       &key);
 }
 
 /* The address this host uses for a connection. */
@@ -205,21 +245,60 @@ conn_remote_addr(const struct conn *c, struct er_addr *out)
 		*out = c->remote_clients[0].addr;
 }
 
+static int
+local_cmp(const struct local_ref *a, const struct local_ref *b)
+{
+	return er_addr_cmp(&a->addr, &b->addr);
+}
+
+RB_GENERATE_STATIC(local_tree, local_ref, link, local_cmp)
+
+static struct local_ref *
+local_find(const struct er_engine *e, const struct er_addr *a)
+{
+	struct local_ref key;
+
+	key.addr = *a;
+	return RB_FIND(local_tree, (struct local_tree *)(uintptr_t)&e->locals,
+		       &key);
+}
+
+/* A configured connection's left= counts as this host's. */
+static int
+local_ref_get(struct er_engine *e, const struct er_addr *a)
+{
+	struct local_ref *r = local_find(e, a);
+
+	if (r == NULL) {
+		r = calloc(1, sizeof(*r));
+		if (r == NULL)
+			return -ENOMEM;
+		r->addr = *a;
+		RB_INSERT(local_tree, &e->locals, r);
+	}
+	r->users++;
+	return 0;
+}
+
+static void
+local_ref_put(struct er_engine *e, const struct er_addr *a)
+{
+	struct local_ref *r = local_find(e, a);
+
+	if (r != NULL && --r->users == 0) {
+		RB_REMOVE(local_tree, &e->locals, r);
+		free(r);
+	}
+}
+
 static bool
 is_local_addr(const struct er_engine *e, const struct er_addr *a)
 {
-	struct conn *c;
-
 	for (size_t i = 0; i < e->cfg.nlocal_addrs; i++) {
 		if (er_addr_equal(&e->local_addrs[i], a))
 			return true;
 	}
-	RB_FOREACH(c, conn_id_tree,
-		   (struct conn_id_tree *)(uintptr_t)&e->conns_by_id) {
-		if (c->group == NULL && er_addr_equal(&c->cfg.local, a))
-			return true;
-	}
-	return false;
+	return local_find(e, a) != NULL;
 }
 
 /* ---- reqids ------------------------------------------------------ */
@@ -381,12 +460,15 @@ er_engine_new(const struct er_engine_config *cfg, struct er_err *err)
 	TAILQ_INIT(&e->dirty);
 	RB_INIT(&e->conns_by_name);
 	RB_INIT(&e->conns_by_id);
+	RB_INIT(&e->timers);
 	TAILQ_INIT(&e->negs);
+	RB_INIT(&e->negs_by_id);
 	RB_INIT(&e->groups);
 	RB_INIT(&e->reqid_by_sel);
 	RB_INIT(&e->reqid_by_num);
 	RB_INIT(&e->foreign);
 	RB_INIT(&e->routes);
+	RB_INIT(&e->locals);
 	e->next_conn_id = 1;
 	if (e->view == NULL || e->sad == NULL || e->shunts == NULL) {
 		er_err_set(err, -ENOMEM, "engine: out of memory");
@@ -411,6 +493,7 @@ er_engine_free(struct er_engine *e)
 	struct sa_group *g;
 	struct negotiation *n;
 	struct reqid_entry *r;
+	struct local_ref *l;
 
 	if (e == NULL)
 		return;
@@ -429,6 +512,10 @@ er_engine_free(struct er_engine *e)
 	while ((r = RB_MIN(reqid_num_tree, &e->reqid_by_num)) != NULL) {
 		RB_REMOVE(reqid_num_tree, &e->reqid_by_num, r);
 		free(r);
+	}
+	while ((l = RB_MIN(local_tree, &e->locals)) != NULL) {
+		RB_REMOVE(local_tree, &e->locals, l);
+		free(l);
 	}
 	claim_free_all(e);
 	foreign_free_all(e);
@@ -1078,6 +1165,7 @@ negotiation_start(struct er_engine *e, struct conn *c, bool rekey)
 		n->spi_in = 0;
 	c->neg = n;
 	TAILQ_INSERT_TAIL(&e->negs, n, link);
+	RB_INSERT(negotiation_tree, &e->negs_by_id, n);
 	ev.negotiation = n->id;
 	ev.attempt = n->attempt;
 	ev.rekey = rekey;
@@ -1102,6 +1190,7 @@ negotiation_end(struct er_engine *e, struct negotiation *n, bool release)
 		spi_release(e, n->c, n->spi_in);
 	n->c->neg = NULL;
 	TAILQ_REMOVE(&e->negs, n, link);
+	RB_REMOVE(negotiation_tree, &e->negs_by_id, n);
 	free(n);
 }
 
@@ -1404,6 +1493,14 @@ conn_insert(struct er_engine *e, const struct er_conn_config *cc,
 					  cc->name);
 		}
 	}
+	if (group == NULL && local_ref_get(e, &cc->local) < 0) {
+		for (size_t i = 0; cc->reqid == 0 && i < cc->nremote; i++) {
+			er_conn_out_selector(cc, &cc->remote_clients[i], &sel);
+			reqid_put(e, &sel);
+		}
+		conn_free(c);
+		return er_err_set(err, -ENOMEM, "out of memory");
+	}
 	c->id = e->next_conn_id++;
 	c->group = group;
 	c->rt = ER_RT_UNROUTED;
@@ -1429,6 +1526,8 @@ conn_free_deleted(struct er_engine *e, struct conn *c)
 		 * delete was asked for. */
 		engine_emit(e, &ev, c);
 		c->group->ninstances--;
+	} else {
+		local_ref_put(e, &c->cfg.local);
 	}
 	if (c->cfg.reqid == 0) {
 		for (size_t i = 0; i < c->cfg.nremote; i++) {
@@ -1437,6 +1536,8 @@ conn_free_deleted(struct er_engine *e, struct conn *c)
 			reqid_put(e, &sel);
 		}
 	}
+	if (c->timer != 0)
+		RB_REMOVE(conn_timer_tree, &e->timers, c);
 	RB_REMOVE(conn_name_tree, &e->conns_by_name, c);
 	RB_REMOVE(conn_id_tree, &e->conns_by_id, c);
 	conn_free(c);
@@ -2492,12 +2593,24 @@ collect_expired(void *ctx, const struct er_shunt *s)
 	l->sel[l->n++] = s->sel;
 }
 
-/* Everything due at e->now: bare shunts, failure shunts, revivals. */
+static int
+id_order(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Everything due at e->now: bare shunts, failure shunts, revivals.  The
+ * timer tree yields the connections that are due; they are taken in
+ * order of id, as a walk over all of them would. */
 static void
 tick_due(struct er_engine *e)
 {
 	struct expired_list ex = {0};
-	struct conn *c, *next;
+	struct conn *c;
+	uint32_t *ids = NULL;
+	size_t nids = 0, cap = 0;
 	char sel[ER_SELECTOR_STRLEN];
 
 	er_shunt_expire(e->shunts, e->now, collect_expired, &ex);
@@ -2523,8 +2636,27 @@ tick_due(struct er_engine *e)
 		claim_drop(e, ER_DIR_OUT, &ex.sel[i], ER_OWNER_BARE);
 	}
 	free(ex.sel);
-	for (c = RB_MIN(conn_id_tree, &e->conns_by_id); c != NULL; c = next) {
-		next = RB_NEXT(conn_id_tree, &e->conns_by_id, c);
+	RB_FOREACH(c, conn_timer_tree, &e->timers) {
+		if (c->timer > e->now)
+			break;
+		if (nids == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			uint32_t *n = realloc(ids, ncap * sizeof(*n));
+
+			if (n == NULL)
+				break;
+			ids = n;
+			cap = ncap;
+		}
+		ids[nids++] = c->id;
+	}
+	if (nids > 1)
+		qsort(ids, nids, sizeof(*ids), id_order);
+	for (size_t i = 0; i < nids; i++) {
+		/* An earlier one's transition may have deleted this one. */
+		c = engine_conn_by_id(e, ids[i]);
+		if (c == NULL)
+			continue;
 		if (c->rt == ER_RT_FAILURE && c->failure_expires != 0 &&
 		    c->failure_expires <= e->now) {
 			conn_transition(e, c, CEV_SHUNT_EXPIRE, NULL, NULL);
@@ -2532,10 +2664,12 @@ tick_due(struct er_engine *e)
 		if (c->rt == ER_RT_PROSPECTIVE && c->revive_at != 0 &&
 		    c->revive_at <= e->now) {
 			c->revive_at = 0;
+			conn_timer_sync(e, c);
 			engine_log(e, ER_LOG_INFO, c, "reviving (auto=start)");
 			conn_transition(e, c, CEV_UP, NULL, NULL);
 		}
 	}
+	free(ids);
 	engine_settle(e);
 }
 
@@ -2544,27 +2678,14 @@ tick_due(struct er_engine *e)
 static uint64_t
 next_expiry(const struct er_engine *e)
 {
-	uint64_t best = 0;
-	const struct er_shunt *s;
-	struct conn *c;
+	uint64_t best = er_shunt_next_expiry(e->shunts);
+	const struct conn *c =
+		RB_MIN(conn_timer_tree, (struct conn_timer_tree *)(uintptr_t)&e->timers);
 
-#define CONSIDER(t)                                                           \
-	do {                                                                  \
-		if ((t) != 0 && (best == 0 || (t) < best))                    \
-			best = (t);                                           \
-	} while (0)
-	for (s = er_shunt_first(e->shunts); s != NULL;
-	     s = er_shunt_next(e->shunts, s))
-		CONSIDER(s->expires);
-	RB_FOREACH(c, conn_id_tree,
-		   (struct conn_id_tree *)(uintptr_t)&e->conns_by_id) {
-		/* What tick_due() would take, and nothing else. */
-		if (c->rt == ER_RT_FAILURE)
-			CONSIDER(c->failure_expires);
-		if (c->rt == ER_RT_PROSPECTIVE)
-			CONSIDER(c->revive_at);
-	}
-#undef CONSIDER
+	/* The timer tree holds what tick_due() would take, and nothing
+	 * else. */
+	if (c != NULL && (best == 0 || c->timer < best))
+		best = c->timer;
 	return best;
 }
 
@@ -2777,22 +2898,28 @@ check_claims(const struct er_engine *e, char *buf, size_t len)
 		struct claim *best = TAILQ_FIRST(&k->claims), *cl, *prev = NULL;
 		char what[ER_SELECTOR_STRLEN + 16];
 
-		er_policy_describe(k->dir, &k->sel, what, sizeof(what));
+/* The key is named only when something is wrong with it: formatting
+ * every key's selector would cost more than checking it. */
+#define KFAIL(...)                                                            \
+	do {                                                                  \
+		er_policy_describe(k->dir, &k->sel, what, sizeof(what));      \
+		FAIL(__VA_ARGS__);                                            \
+	} while (0)
 		TAILQ_FOREACH(cl, &k->claims, link) {
 			if (cl->key != k)
-				FAIL("%s: claim linked to another key", what);
+				KFAIL("%s: claim linked to another key", what);
 			if (prev != NULL &&
 			    (prev->pol.priority > cl->pol.priority ||
 			     (prev->pol.priority == cl->pol.priority &&
 			      prev->owner >= cl->owner)))
-				FAIL("%s: claimants out of order", what);
+				KFAIL("%s: claimants out of order", what);
 			if (cl->owner != ER_OWNER_BARE &&
 			    engine_conn_by_id(e, cl->owner) == NULL)
-				FAIL("%s: claim of deleted connection %u",
+				KFAIL("%s: claim of deleted connection %u",
 				     what, cl->owner);
 			if (cl->owner == ER_OWNER_BARE &&
 			    er_shunt_get(e->shunts, &k->sel) == NULL)
-				FAIL("%s: bare claim without a bare shunt",
+				KFAIL("%s: bare claim without a bare shunt",
 				     what);
 			prev = cl;
 		}
@@ -2800,19 +2927,19 @@ check_claims(const struct er_engine *e, char *buf, size_t len)
 			nkeys[k->dir]++;
 		if (k->blocked && inst == NULL &&
 		    !foreign_has(e, k->dir, &k->sel))
-			FAIL("%s: blocked by no foreign policy", what);
+			KFAIL("%s: blocked by no foreign policy", what);
 		if (k->dirty || (k->blocked && inst == NULL))
 			continue;
 		if (best == NULL)
-			FAIL("%s: key with no claimant left behind", what);
+			KFAIL("%s: key with no claimant left behind", what);
 		if (inst == NULL)
-			FAIL("%s: claimed but not installed", what);
+			KFAIL("%s: claimed but not installed", what);
 		{
 			struct er_policy want = best->pol;
 
 			want.owner = best->owner;
 			if (!policy_same(inst, &want))
-				FAIL("%s: installed %s (owner %u), best "
+				KFAIL("%s: installed %s (owner %u), best "
 				     "claimant wants %s (owner %u)", what,
 				     er_action_name(inst->action), inst->owner,
 				     er_action_name(want.action), want.owner);
@@ -2825,6 +2952,7 @@ check_claims(const struct er_engine *e, char *buf, size_t len)
 			     er_dir_name((enum er_dir)d), nkeys[d]);
 	}
 	return 0;
+#undef KFAIL
 }
 
 static int
@@ -2873,6 +3001,10 @@ check_conn(const struct er_engine *e, const struct conn *c, char *buf,
 		FAIL("%s: negotiating while %s", n, er_routing_name(c->rt));
 	if (c->rt == ER_RT_FAILURE && c->failure_expires == 0)
 		FAIL("%s: failure without an expiry", n);
+	if (c->timer != conn_timer_want(c))
+		FAIL("%s: timer at %llu, not %llu", n,
+		     (unsigned long long)c->timer,
+		     (unsigned long long)conn_timer_want(c));
 	if (er_conn_is_never_negotiate(&c->cfg) &&
 	    c->rt != ER_RT_UNROUTED && c->rt != ER_RT_NEVER_NEGOTIATE &&
 	    c->rt != ER_RT_ECLIPSED)
@@ -2961,15 +3093,19 @@ er_engine_check(const struct er_engine *e, char *buf, size_t len)
 	for (s = er_shunt_first(e->shunts); s != NULL;
 	     s = er_shunt_next(e->shunts, s)) {
 		char what[ER_SELECTOR_STRLEN];
+		bool claimed = claim_find(e, ER_DIR_OUT, &s->sel,
+					  ER_OWNER_BARE) != NULL;
 
-		er_selector_format(&s->sel, what, sizeof(what));
-		if (claim_find(e, ER_DIR_OUT, &s->sel, ER_OWNER_BARE) == NULL)
+		if (!claimed || (s->action == ER_ACTION_HOLD && s->expires == 0))
+			er_selector_format(&s->sel, what, sizeof(what));
+		if (!claimed)
 			FAIL("bare shunt %s has no claim", what);
 		if (s->action == ER_ACTION_HOLD && s->expires == 0)
 			FAIL("bare hold %s leaked (%s)", what, s->origin);
 	}
 	TAILQ_FOREACH(neg, &e->negs, link) {
-		if (neg->c->neg != neg)
+		if (neg->c->neg != neg ||
+		    negotiation_by_id(e, neg->id) != neg)
 			FAIL("%s: stray negotiation %llu", neg->c->cfg.name,
 			     (unsigned long long)neg->id);
 	}

@@ -67,9 +67,11 @@ struct negotiation {
 	uint64_t started;
 	uint32_t spi_in;		/* reserved larval SPI, 0 if none */
 	TAILQ_ENTRY(negotiation) link;
+	RB_ENTRY(negotiation) by_id;	/* an answer finds its own */
 };
 
 TAILQ_HEAD(negotiation_list, negotiation);
+RB_HEAD(negotiation_tree, negotiation);
 
 struct conn {
 	uint32_t id;
@@ -90,6 +92,11 @@ struct conn {
 	uint64_t failure_expires;
 	uint64_t revive_at;
 	unsigned revivals;
+	/* When tick() has work for it (the failure shunt's end while in
+	 * failure, the revival while prospective), 0 for never; on the
+	 * engine's timer tree while not 0 (conn_timer_sync). */
+	uint64_t timer;
+	RB_ENTRY(conn) by_timer;
 	RB_ENTRY(conn) by_name;
 	RB_ENTRY(conn) by_id;
 	TAILQ_ENTRY(conn) route_link;	/* on its route while routed */
@@ -109,6 +116,7 @@ RB_HEAD(route_tree, route_entry);
 
 RB_HEAD(conn_name_tree, conn);
 RB_HEAD(conn_id_tree, conn);
+RB_HEAD(conn_timer_tree, conn);
 int conn_id_cmp(const struct conn *a, const struct conn *b);
 RB_PROTOTYPE(conn_id_tree, conn, by_id, conn_id_cmp)
 
@@ -153,6 +161,19 @@ struct foreign_key {
 
 RB_HEAD(foreign_tree, foreign_key);
 
+/* ---- local addresses ------------------------------------------- */
+
+/* The left= addresses of configured connections, counted: an acquire
+ * towards this host is refused without a walk over every connection and
+ * every opportunistic instance. */
+struct local_ref {
+	RB_ENTRY(local_ref) link;
+	struct er_addr addr;
+	unsigned users;
+};
+
+RB_HEAD(local_tree, local_ref);
+
 /* ---- the engine -------------------------------------------------- */
 
 struct er_engine {
@@ -167,8 +188,12 @@ struct er_engine {
 	struct claim_key_list touched;
 	struct conn_name_tree conns_by_name;
 	struct conn_id_tree conns_by_id;
+	/* Connections with a timer, soonest first: tick() visits the ones
+	 * that are due, not every connection and instance. */
+	struct conn_timer_tree timers;
 	uint32_t next_conn_id;
 	struct negotiation_list negs;
+	struct negotiation_tree negs_by_id;
 	uint64_t next_neg_id;
 	struct group_tree groups;
 	uint64_t next_group;
@@ -183,6 +208,7 @@ struct er_engine {
 	bool stopped;			/* er_engine_shutdown() ran */
 	struct foreign_tree foreign;
 	struct route_tree routes;
+	struct local_tree locals;	/* configured connections' left= */
 	bool adopting;			/* between adopt_begin and _finish */
 	struct er_adopt_stats *adopt_stats; /* counting, during _finish */
 	er_engine_ours_cb *ours;	/* adopt_begin's, for resyncs too */
@@ -212,6 +238,7 @@ void engine_emit(struct er_engine *e, struct er_event *ev,
 		 const struct conn *c);
 struct conn *engine_conn_by_id(const struct er_engine *e, uint32_t id);
 struct conn *conn_by_name(const struct er_engine *e, const char *name);
+void conn_timer_sync(struct er_engine *e, struct conn *c);
 struct sa_group *group_by_serial(const struct er_engine *e, uint64_t serial);
 struct sa_group *group_new(struct er_engine *e, struct conn *c);
 void group_link(struct er_engine *e, struct sa_group *g);

@@ -527,6 +527,8 @@ conn_transition(struct er_engine *e, struct conn *c, enum conn_event ev,
 		return 0;
 	}
 	c->rt = (enum er_routing)st;
+	/* Every change of state or of its deadlines ends here. */
+	conn_timer_sync(e, c);
 	if (st != old) {
 		engine_log(e, ER_LOG_INFO, c, "%s -> %s (%s)",
 			   er_routing_name(old), er_routing_name(c->rt),

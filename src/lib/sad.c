@@ -551,6 +551,40 @@ past(const struct er_sa *sa, const struct er_lifetime *lt, uint64_t now)
 	       (lt->packets != 0 && sa->packets >= lt->packets);
 }
 
+static size_t
+expire_entry(struct sad_entry *e, uint64_t now, er_sad_expire_cb *cb,
+	     void *ctx)
+{
+	struct er_sa *sa = &e->sa;
+
+	switch (sa->state) {
+	case ER_SA_LARVAL:
+		if (sa->larval_expires != 0 && now >= sa->larval_expires) {
+			sa->state = ER_SA_DEAD;
+			cb(ctx, sa, ER_SA_EXPIRE_LARVAL);
+			return 1;
+		}
+		break;
+	case ER_SA_MATURE:
+	case ER_SA_DYING:
+		if (past(sa, &sa->hard, now)) {
+			sa->state = ER_SA_DEAD;
+			cb(ctx, sa, ER_SA_EXPIRE_HARD);
+			return 1;
+		}
+		if (!e->soft_reported && past(sa, &sa->soft, now)) {
+			e->soft_reported = true;
+			sa->state = ER_SA_DYING;
+			cb(ctx, sa, ER_SA_EXPIRE_SOFT);
+			return 1;
+		}
+		break;
+	case ER_SA_DEAD:
+		break;
+	}
+	return 0;
+}
+
 size_t
 er_sad_expire(struct er_sad *sad, uint64_t now, er_sad_expire_cb *cb,
 	      void *ctx)
@@ -558,37 +592,17 @@ er_sad_expire(struct er_sad *sad, uint64_t now, er_sad_expire_cb *cb,
 	struct sad_entry *e;
 	size_t n = 0;
 
-	RB_FOREACH(e, sad_tree, &sad->tree) {
-		struct er_sa *sa = &e->sa;
-
-		switch (sa->state) {
-		case ER_SA_LARVAL:
-			if (sa->larval_expires != 0 &&
-			    now >= sa->larval_expires) {
-				sa->state = ER_SA_DEAD;
-				cb(ctx, sa, ER_SA_EXPIRE_LARVAL);
-				n++;
-			}
-			break;
-		case ER_SA_MATURE:
-		case ER_SA_DYING:
-			if (past(sa, &sa->hard, now)) {
-				sa->state = ER_SA_DEAD;
-				cb(ctx, sa, ER_SA_EXPIRE_HARD);
-				n++;
-			} else if (!e->soft_reported &&
-				   past(sa, &sa->soft, now)) {
-				e->soft_reported = true;
-				sa->state = ER_SA_DYING;
-				cb(ctx, sa, ER_SA_EXPIRE_SOFT);
-				n++;
-			}
-			break;
-		case ER_SA_DEAD:
-			break;
-		}
-	}
+	RB_FOREACH(e, sad_tree, &sad->tree)
+		n += expire_entry(e, now, cb, ctx);
 	return n;
+}
+
+size_t
+er_sad_expire_sa(struct er_sad *sad, const struct er_sa *sa, uint64_t now,
+		 er_sad_expire_cb *cb, void *ctx)
+{
+	(void)sad;
+	return expire_entry(entry_of(sa), now, cb, ctx);
 }
 
 size_t

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * The bare-shunt table: a red-black tree keyed by selector.  Expiry walks
- * the tree once, saving each successor before it frees (reference 003).
+ * The bare-shunt table: a red-black tree keyed by selector, and a second
+ * one of the shunts that expire, by (expiry, selector), so that expiry
+ * and the next deadline cost the shunts that are due, not the table (an
+ * acquire storm leaves one per failed peer).  Expiry saves each successor
+ * before it frees (reference 003).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,12 +18,15 @@ struct shunt_entry {
 	struct er_shunt s;
 	uint32_t priority;
 	RB_ENTRY(shunt_entry) link;
+	RB_ENTRY(shunt_entry) by_expiry;	/* when s.expires != 0 */
 };
 
 RB_HEAD(shunt_tree, shunt_entry);
+RB_HEAD(shunt_expiry_tree, shunt_entry);
 
 struct er_shunt_table {
 	struct shunt_tree tree;
+	struct shunt_expiry_tree expiring;
 	size_t count;
 };
 
@@ -31,6 +37,16 @@ entry_cmp(const struct shunt_entry *a, const struct shunt_entry *b)
 }
 
 RB_GENERATE_STATIC(shunt_tree, shunt_entry, link, entry_cmp)
+
+static int
+expiry_cmp(const struct shunt_entry *a, const struct shunt_entry *b)
+{
+	if (a->s.expires != b->s.expires)
+		return a->s.expires < b->s.expires ? -1 : 1;
+	return er_selector_cmp(&a->s.sel, &b->s.sel);
+}
+
+RB_GENERATE_STATIC(shunt_expiry_tree, shunt_entry, by_expiry, expiry_cmp)
 
 static struct shunt_entry *
 entry_of(const struct er_shunt *s)
@@ -50,8 +66,10 @@ er_shunt_table_new(void)
 {
 	struct er_shunt_table *t = calloc(1, sizeof(*t));
 
-	if (t != NULL)
+	if (t != NULL) {
 		RB_INIT(&t->tree);
+		RB_INIT(&t->expiring);
+	}
 	return t;
 }
 
@@ -99,8 +117,12 @@ er_shunt_add(struct er_shunt_table *t, const struct er_shunt *s,
 		return -EINVAL;
 	e = find(t, &s->sel);
 	if (e != NULL) {
+		if (e->s.expires != 0)
+			RB_REMOVE(shunt_expiry_tree, &t->expiring, e);
 		e->s = *s;
 		e->s.origin[ER_SHUNT_ORIGIN_MAX - 1] = '\0';
+		if (e->s.expires != 0)
+			RB_INSERT(shunt_expiry_tree, &t->expiring, e);
 		if (out != NULL)
 			*out = &e->s;
 		return ER_SHUNT_REPLACED;
@@ -112,6 +134,8 @@ er_shunt_add(struct er_shunt_table *t, const struct er_shunt *s,
 	e->s.origin[ER_SHUNT_ORIGIN_MAX - 1] = '\0';
 	e->priority = er_priority_default(&s->sel, ER_PRIO_BARE);
 	RB_INSERT(shunt_tree, &t->tree, e);
+	if (e->s.expires != 0)
+		RB_INSERT(shunt_expiry_tree, &t->expiring, e);
 	t->count++;
 	if (out != NULL)
 		*out = &e->s;
@@ -126,6 +150,8 @@ er_shunt_del(struct er_shunt_table *t, const struct er_selector *sel)
 	if (e == NULL)
 		return -ENOENT;
 	RB_REMOVE(shunt_tree, &t->tree, e);
+	if (e->s.expires != 0)
+		RB_REMOVE(shunt_expiry_tree, &t->expiring, e);
 	t->count--;
 	free(e);
 	return 0;
@@ -173,18 +199,28 @@ er_shunt_expire(struct er_shunt_table *t, uint64_t now, er_shunt_expire_cb *cb,
 	struct shunt_entry *e, *next;
 	size_t n = 0;
 
-	for (e = RB_MIN(shunt_tree, &t->tree); e != NULL; e = next) {
-		next = RB_NEXT(shunt_tree, &t->tree, e);
-		if (e->s.expires == 0 || e->s.expires > now)
-			continue;
+	for (e = RB_MIN(shunt_expiry_tree, &t->expiring);
+	     e != NULL && e->s.expires <= now; e = next) {
+		next = RB_NEXT(shunt_expiry_tree, &t->expiring, e);
 		if (cb != NULL)
 			cb(ctx, &e->s);
+		RB_REMOVE(shunt_expiry_tree, &t->expiring, e);
 		RB_REMOVE(shunt_tree, &t->tree, e);
 		t->count--;
 		free(e);
 		n++;
 	}
 	return n;
+}
+
+uint64_t
+er_shunt_next_expiry(const struct er_shunt_table *t)
+{
+	const struct shunt_entry *e = RB_MIN(
+		shunt_expiry_tree,
+		(struct shunt_expiry_tree *)(uintptr_t)&t->expiring);
+
+	return e != NULL ? e->s.expires : 0;
 }
 
 size_t

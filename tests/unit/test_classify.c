@@ -21,6 +21,7 @@
 
 #include "eroute/classify.h"
 #include "eroute/rng.h"
+#include "eroute/spd.h"
 
 #include "classify_impl.h"
 
@@ -108,12 +109,17 @@ enum shape {
 	SHAPE_SAMEADDR,  /* one address pair: only protocol and ports differ */
 	SHAPE_V6,        /* IPv6, lengths 0..128 */
 	SHAPE_MIXED,     /* IPv4 and IPv6 in one classifier */
+	SHAPE_GEN,       /* like the bench's gen4: nested anchors, every
+	                  * length /8-/32, the SPD's default priorities in
+	                  * several bands and some explicit ones */
+	SHAPE_GEN6,      /* the same in IPv6, /32-/128 */
 	SHAPE_COUNT
 };
 
 static const char *const shape_names[SHAPE_COUNT] = {
         "overlap", "lengths", "wideports", "anyproto", "equalprio",
         "flat",    "dups",    "sameaddr",  "v6",       "mixed",
+        "gen",     "gen6",
 };
 
 struct gen {
@@ -136,10 +142,45 @@ static const uint8_t v4_bases[][4] = {
 
 static const uint8_t v6_base[16] = {0x20, 0x01, 0x0d, 0xb8};
 
+static bool
+gen_like(const struct gen *g)
+{
+	return g->shape == SHAPE_GEN || g->shape == SHAPE_GEN6;
+}
+
+/* One of 16 anchors inside 10.0.0.0/8 or 2001:db8::/32 with its bits
+ * from a random position on replaced, so that prefixes of every length
+ * nest in clusters as in the bench's generator. */
+static void
+gen_anchor_addr(struct gen *g, struct er_addr *a, bool v6)
+{
+	unsigned fixed = v6 ? 32 : 8, bits = v6 ? 128 : 32;
+	unsigned anchor = rnd(g, 16), keep = fixed + rnd(g, bits - fixed + 1);
+
+	memset(a, 0, sizeof(*a));
+	a->family = v6 ? AF_INET6 : AF_INET;
+	if (v6)
+		memcpy(a->a, v6_base, 4);
+	else
+		a->a[0] = 10;
+	for (unsigned i = fixed; i < bits; i++) {
+		/* The anchor's bits: a fixed pattern per anchor. */
+		bool on = i < keep ? ((anchor * 0x9e3779b1u) >> (i % 29)) & 1
+		                   : rnd(g, 2);
+
+		if (on)
+			a->a[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+	}
+}
+
 /* An address near one of a few bases, so that prefixes nest and collide. */
 static void
 gen_addr(struct gen *g, struct er_addr *a, bool v6)
 {
+	if (gen_like(g)) {
+		gen_anchor_addr(g, a, v6);
+		return;
+	}
 	memset(a, 0, sizeof(*a));
 	if (!v6) {
 		a->family = AF_INET;
@@ -166,6 +207,8 @@ gen_len(struct gen *g, unsigned bits)
 	static const uint8_t v4_common[] = {0, 8, 16, 24, 28, 32, 32, 32};
 	static const uint8_t v6_common[] = {0, 32, 48, 64, 120, 128, 128};
 
+	if (gen_like(g))
+		return bits == 32 ? 8 + rnd(g, 25) : 32 + rnd(g, 97);
 	if (g->shape == SHAPE_LENGTHS || g->shape == SHAPE_FLAT ||
 	    rnd(g, 3) == 0)
 		return rnd(g, bits + 1);
@@ -228,7 +271,8 @@ gen_proto(struct gen *g)
 static bool
 gen_v6(struct gen *g)
 {
-	return g->shape == SHAPE_V6 || (g->shape == SHAPE_MIXED && rnd(g, 2));
+	return g->shape == SHAPE_V6 || g->shape == SHAPE_GEN6 ||
+	       (g->shape == SHAPE_MIXED && rnd(g, 2));
 }
 
 static void
@@ -260,6 +304,23 @@ gen_selector(struct gen *g, struct er_selector *sel)
 	                 0);
 	g->last = *sel;
 	g->have_last = true;
+}
+
+/* The gen shapes' priorities: mostly the SPD's defaults for a
+ * connection, some for a bare shunt or an instance, some explicit
+ * anywhere in the 32 bits (every band). */
+static uint32_t
+gen_default_prio(struct gen *g, const struct er_selector *sel)
+{
+	uint32_t roll = rnd(g, 100);
+
+	if (roll < 75)
+		return er_priority_default(sel, ER_PRIO_CONN);
+	if (roll < 85)
+		return er_priority_default(sel, ER_PRIO_BARE);
+	if (roll < 92)
+		return er_priority_default(sel, ER_PRIO_INSTANCE);
+	return (uint32_t)er_rng_next(&g->rng);
 }
 
 static uint32_t
@@ -432,6 +493,8 @@ run(enum shape shape, uint64_t seed, int steps)
 			uint32_t prio = gen_prio(&g);
 
 			gen_selector(&g, &sel);
+			if (gen_like(&g))
+				prio = gen_default_prio(&g, &sel);
 			assert_int_equal(
 			        er_cls_add(cls, &sel, prio,
 			                   (void *)(uintptr_t)(m.n + 1), &h),
@@ -471,6 +534,8 @@ test_classify_matches_ordered_scan_larger(void **state)
 	run(SHAPE_OVERLAP, 7, 2500);
 	run(SHAPE_SAMEADDR, 7, 1500);
 	run(SHAPE_MIXED, 7, 2500);
+	run(SHAPE_GEN, 7, 3000);
+	run(SHAPE_GEN6, 7, 2000);
 }
 
 /* ---- targeted cases ---------------------------------------------- */
@@ -637,6 +702,95 @@ test_classify_identical_rules_overflow(void **state)
 	er_cls_free(cls);
 }
 
+/* A group longer than its filter block (rules no table can separate:
+ * one address pair, protocol and port, source ranges of every width),
+ * filled and emptied in random orders: every lookup, through all three
+ * paths, must find the best live rule whose range holds the port, whether
+ * that rule sits in the block or past it in the list. */
+static void
+test_classify_long_group(void **state)
+{
+	enum { N = 100 };
+	struct er_cls *cls = er_cls_new();
+	struct er_cls_stats st;
+	struct er_cls_rule *h[N];
+	uint32_t prio[N];
+	int order[N], d[N];
+	bool live[N] = {false};
+	struct er_rng rng;
+	char buf[128];
+
+	(void)state;
+	er_rng_init(&rng, 42);
+	for (int i = 0; i < N; i++) {
+		order[i] = i;
+		d[i] = i;
+		prio[i] = (uint32_t)er_rng_range(&rng, 0, 7);
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = N - 1; i > 0; i--) {
+			int j = (int)er_rng_range(&rng, 0, (uint64_t)i), t;
+
+			t = order[i];
+			order[i] = order[j];
+			order[j] = t;
+		}
+		for (int k = 0; k < N; k++) {
+			int i = order[k];
+
+			if (pass == 0) {
+				char sp[24];
+				struct er_selector sel;
+
+				snprintf(sp, sizeof(sp), "1000-%d", 1000 + i);
+				sel = SEL("192.0.2.0/24", "198.51.100.7/32",
+				          IPPROTO_TCP, sp, "443");
+				assert_int_equal(er_cls_add(cls, &sel, prio[i],
+				                            &d[i], &h[i]),
+				                 0);
+				live[i] = true;
+			} else {
+				er_cls_del(cls, h[i]);
+				live[i] = false;
+			}
+			if (pass == 0 && k == N - 1) {
+				/* Every table has one group here: at least one
+				 * of them holds more than a block. */
+				er_cls_get_stats(cls, &st);
+				assert_true(st.tables * CLS_BLK_MAX < N);
+			}
+			assert_int_equal(cls_check(cls, buf, sizeof(buf)), 0);
+			for (int port = 999; port <= 1000 + N; port++) {
+				struct er_packet p =
+				        PKT("192.0.2.9", "198.51.100.7",
+				            IPPROTO_TCP, (uint16_t)port, 443);
+				void *want = NULL, *got[3];
+				int best = -1;
+
+				/* Equal priorities: the smaller selector (the
+				 * narrower range) wins. */
+				for (int r = 0; r < N; r++) {
+					if (!live[r] || port < 1000 ||
+					    port > 1000 + r)
+						continue;
+					if (best < 0 || prio[r] < prio[best])
+						best = r;
+				}
+				want = best >= 0 ? &d[best] : NULL;
+				got[0] = er_cls_lookup(cls, &p);
+				er_cls_set_simd(cls, false);
+				er_cls_lookup_batch(cls, &p, 1, &got[1]);
+				er_cls_set_simd(cls, true);
+				er_cls_lookup_batch(cls, &p, 1, &got[2]);
+				assert_ptr_equal(got[0], want);
+				assert_ptr_equal(got[1], want);
+				assert_ptr_equal(got[2], want);
+			}
+		}
+	}
+	er_cls_free(cls);
+}
+
 static void
 test_classify_batch_sizes(void **state)
 {
@@ -719,6 +873,7 @@ main(void)
 	        cmocka_unit_test(test_classify_ties),
 	        cmocka_unit_test(test_classify_any_protocol_ignores_ports),
 	        cmocka_unit_test(test_classify_identical_rules_overflow),
+	        cmocka_unit_test(test_classify_long_group),
 	        cmocka_unit_test(test_classify_batch_sizes),
 	        cmocka_unit_test(test_classify_stats_and_flush),
 	};

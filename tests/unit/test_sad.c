@@ -100,6 +100,44 @@ count_expiry(void *ctx, const struct er_sa *sa, enum er_sa_expiry kind)
 		s->hard++;
 }
 
+/* One SA's crossings, as er_sad_expire() reports them for all. */
+static void
+test_sad_expire_one_sa(void **state)
+{
+	struct er_sad *sad = er_sad_new();
+	struct er_sa t = SA("192.0.2.1", 0x100, 1, 1);
+	struct er_sa u = SA("192.0.2.1", 0x101, 1, 1);
+	struct er_sa l = SA("192.0.2.1", 0x102, 1, 1);
+	const struct er_sa *ts, *us, *ls;
+	struct seen s = {0};
+
+	(void)state;
+	t.created = u.created = 100;
+	t.soft.secs = u.soft.secs = 50;
+	t.hard.secs = u.hard.secs = 60;
+	l.state = ER_SA_LARVAL;
+	l.larval_expires = 130;
+	er_sad_add(sad, &t, &ts);
+	er_sad_add(sad, &u, &us);
+	er_sad_add(sad, &l, &ls);
+	assert_int_equal(er_sad_expire_sa(sad, ts, 149, count_expiry, &s), 0);
+	assert_int_equal(er_sad_expire_sa(sad, ts, 150, count_expiry, &s), 1);
+	assert_int_equal(s.soft, 1);
+	assert_int_equal(ts->state, ER_SA_DYING);
+	assert_int_equal(us->state, ER_SA_MATURE);
+	assert_int_equal(er_sad_expire_sa(sad, ts, 159, count_expiry, &s), 0);
+	assert_int_equal(er_sad_expire_sa(sad, ts, 160, count_expiry, &s), 1);
+	assert_int_equal(s.hard, 1);
+	assert_int_equal(ts->state, ER_SA_DEAD);
+	assert_int_equal(er_sad_expire_sa(sad, ls, 129, count_expiry, &s), 0);
+	assert_int_equal(er_sad_expire_sa(sad, ls, 130, count_expiry, &s), 1);
+	assert_int_equal(s.larval, 1);
+	/* The others were left alone; the full pass finds u's soft limit. */
+	assert_int_equal(er_sad_expire(sad, 150, count_expiry, &s), 1);
+	assert_int_equal(s.soft, 2);
+	er_sad_free(sad);
+}
+
 static void
 test_sad_lifetimes_reported_once(void **state)
 {
@@ -364,6 +402,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sad_add_get_del),
 		cmocka_unit_test(test_sad_find_by_reqid_and_owner),
+		cmocka_unit_test(test_sad_expire_one_sa),
 		cmocka_unit_test(test_sad_lifetimes_reported_once),
 		cmocka_unit_test(test_sad_update_larval_to_mature),
 		cmocka_unit_test(test_sad_hash_agrees_with_tree_under_churn),

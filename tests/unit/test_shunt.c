@@ -166,6 +166,72 @@ test_shunt_expire_boundary(void **state)
 	er_shunt_table_free(t);
 }
 
+static uint64_t order_prev;
+
+/* The shunt is freed after the call: only its expiry is kept. */
+static void
+note_in_order(void *ctx, const struct er_shunt *s)
+{
+	size_t *n = ctx;
+
+	assert_true(order_prev <= s->expires);
+	order_prev = s->expires;
+	(*n)++;
+}
+
+/* The next expiry is the earliest one, follows replaces and deletes, and
+ * expiry goes in its order: a storm's many failure shunts cost a tick only
+ * those that are due. */
+static void
+test_shunt_next_expiry_follows_every_change(void **state)
+{
+	struct er_shunt_table *t = er_shunt_table_new();
+	struct er_shunt a = SH("192.0.2.1", "10.0.0.1", ER_ACTION_PASS, 900);
+	struct er_shunt b = SH("192.0.2.1", "10.0.0.2", ER_ACTION_PASS, 300);
+	struct er_shunt c = SH("192.0.2.1", "10.0.0.3", ER_ACTION_HOLD, 0);
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(er_shunt_next_expiry(t), 0);
+	assert_int_equal(er_shunt_add(t, &c, NULL), 0);
+	assert_int_equal(er_shunt_next_expiry(t), 0);
+	assert_int_equal(er_shunt_add(t, &a, NULL), 0);
+	assert_int_equal(er_shunt_add(t, &b, NULL), 0);
+	assert_int_equal(er_shunt_next_expiry(t), 300);
+	/* A replace moves the expiry: later, then never. */
+	b.expires = 1200;
+	assert_int_equal(er_shunt_add(t, &b, NULL), ER_SHUNT_REPLACED);
+	assert_int_equal(er_shunt_next_expiry(t), 900);
+	c.expires = 600;
+	assert_int_equal(er_shunt_add(t, &c, NULL), ER_SHUNT_REPLACED);
+	assert_int_equal(er_shunt_next_expiry(t), 600);
+	assert_int_equal(er_shunt_del(t, &c.sel), 0);
+	assert_int_equal(er_shunt_next_expiry(t), 900);
+	a.expires = 0;
+	assert_int_equal(er_shunt_add(t, &a, NULL), ER_SHUNT_REPLACED);
+	assert_int_equal(er_shunt_next_expiry(t), 1200);
+	assert_int_equal(er_shunt_expire(t, 1199, NULL, NULL), 0);
+	assert_int_equal(er_shunt_expire(t, 1200, NULL, NULL), 1);
+	assert_int_equal(er_shunt_next_expiry(t), 0);
+	assert_int_equal(er_shunt_count(t), 1);
+	/* Many, added in selector order with expiries out of order. */
+	for (uint32_t i = 0; i < 1000; i++) {
+		struct er_shunt s = SH("192.0.2.1", "10.0.0.1", ER_ACTION_PASS,
+				       100 + (i * 7919) % 1000);
+
+		s.sel.dst.addr.a[2] = (uint8_t)(i >> 8);
+		s.sel.dst.addr.a[3] = (uint8_t)i;
+		s.sel.proto = 6;
+		er_shunt_add(t, &s, NULL);
+	}
+	assert_int_equal(er_shunt_next_expiry(t), 100);
+	order_prev = 0;
+	assert_int_equal(er_shunt_expire(t, 599, note_in_order, &n), 500);
+	assert_int_equal(n, 500);
+	assert_int_equal(er_shunt_next_expiry(t), 600);
+	er_shunt_table_free(t);
+}
+
 int
 main(void)
 {
@@ -174,6 +240,7 @@ main(void)
 		cmocka_unit_test(test_shunt_lookup_by_packet),
 		cmocka_unit_test(test_shunt_expire_removes_every_one_in_one_pass),
 		cmocka_unit_test(test_shunt_expire_boundary),
+		cmocka_unit_test(test_shunt_next_expiry_follows_every_change),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
