@@ -338,6 +338,14 @@ uint64_t er_engine_now(const struct er_engine *e);
 uint64_t er_engine_next_deadline(const struct er_engine *e);
 
 /**
+ * er_engine_retries - kernel operations that failed and wait for the next
+ *	tick to try again: policies to add, replace or delete (the old policy
+ *	stays in the meantime) and SAs to delete.  While this is not 0,
+ *	er_engine_next_deadline() is at most a second away.
+ */
+size_t er_engine_retries(const struct er_engine *e);
+
+/**
  * er_engine_check - verify every invariant (reference 001 and README)
  * @buf: receives a description of the first violation
  *

@@ -183,6 +183,9 @@ struct er_sim_oprec {
 	struct er_selector sel;
 	enum er_action action;
 	struct er_sa_id sa;		/* SA_DEL_IN_USE only */
+	/* ADD only: the kernel's own narrow hold, made by a packet that hit
+	 * a trap around the selector -- which was therefore covered. */
+	bool by_trap;
 };
 
 size_t er_sim_oplog(const struct er_sim *sim,
@@ -192,7 +195,9 @@ void er_sim_oplog_clear(struct er_sim *sim);
 /**
  * er_sim_gaps - windows without protection since the last
  *	er_sim_oplog_clear(): (dir, selector)s that were deleted and then
- *	added again, and SAs deleted while a policy still sent traffic to them
+ *	added again (not counting a trap's narrow hold: a trap covered the
+ *	selector meanwhile), and SAs deleted while a policy still sent
+ *	traffic to them
  * @first: receives a description of the first one
  */
 size_t er_sim_gaps(const struct er_sim *sim, char *first, size_t len);

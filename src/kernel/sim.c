@@ -639,6 +639,7 @@ trap(struct er_sim *sim, const struct er_policy *pol,
 	struct er_policy hold = {0};
 	const struct er_policy *cur, *stored;
 	struct er_kernel_event ev = {.type = ER_KEV_ACQUIRE};
+	struct er_sim_oprec *rec;
 
 	sim->st.trapped++;
 	hold.dir = ER_DIR_OUT;
@@ -659,8 +660,10 @@ trap(struct er_sim *sim, const struct er_policy *pol,
 	 * protocol, the narrow hold replaces it. */
 	if (spd_upsert(sim, &hold, &stored) < 0)
 		return;
-	oplog_add(sim, cur != NULL ? ER_SIM_OP_REPLACE : ER_SIM_OP_ADD,
-		  ER_DIR_OUT, &hold.sel, ER_ACTION_HOLD);
+	rec = oplog_add(sim, cur != NULL ? ER_SIM_OP_REPLACE : ER_SIM_OP_ADD,
+			ER_DIR_OUT, &hold.sel, ER_ACTION_HOLD);
+	if (rec != NULL)
+		rec->by_trap = true;
 	retain(sim, stored, pkt, bytes);
 	if (sim->cfg.acquire_drop_permille != 0 &&
 	    er_rng_range(&sim->rng, 0, 999) < sim->cfg.acquire_drop_permille) {
@@ -1399,7 +1402,8 @@ er_sim_gaps(const struct er_sim *sim, char *first, size_t len)
 
 		if (a->dir != b->dir || er_selector_cmp(&a->sel, &b->sel) != 0)
 			continue;
-		if (a->op == ER_SIM_OP_DEL && b->op == ER_SIM_OP_ADD) {
+		if (a->op == ER_SIM_OP_DEL && b->op == ER_SIM_OP_ADD &&
+		    !b->by_trap) {
 			if (gaps == 0 && first != NULL) {
 				char pol[ER_SELECTOR_STRLEN + 16];
 

@@ -218,7 +218,8 @@ larval_delete(struct er_engine *e, const struct er_sa *sa)
 		if (er_kernel_spi_alloc(&e->cfg.kernel, &req, &id.spi, NULL) < 0)
 			return;
 	}
-	er_kernel_sa_del(&e->cfg.kernel, &id, NULL);
+	/* A delete that fails is retried on the next tick. */
+	engine_sa_remove(e, NULL, &id);
 }
 
 int
@@ -441,6 +442,17 @@ adopt_delete_unclaimed(struct er_engine *e, struct er_err *err)
 	for (size_t i = 0; i < ngone; i++) {
 		if (er_kernel_policy_del(&e->cfg.kernel, gone_dir[i], &gone[i],
 					 err) < 0) {
+			char what[ER_SELECTOR_STRLEN + 16];
+
+			/* It stays in the view, on a key of its own, until
+			 * the retry deletes it. */
+			er_policy_describe(gone_dir[i], &gone[i], what,
+					   sizeof(what));
+			engine_log(e, ER_LOG_ERROR, NULL,
+				   "restart: deleting %s failed: %s (will "
+				   "retry)", what,
+				   err != NULL ? err->msg : "kernel error");
+			claim_orphan(e, gone_dir[i], &gone[i]);
 			ret = -EIO;
 			continue;
 		}
@@ -490,7 +502,7 @@ er_engine_adopt_finish(struct er_engine *e, struct er_adopt_stats *stats,
 		snext = er_sad_next(e->sad, sa);
 		if (sa->owner != 0 || sa->group != 0)
 			continue;
-		er_kernel_sa_del(&e->cfg.kernel, &id, NULL);
+		engine_sa_remove(e, NULL, &id);
 		er_sad_del(e->sad, &id);
 		st.sa_deleted++;
 	}

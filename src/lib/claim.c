@@ -112,13 +112,34 @@ touch(struct er_engine *e, struct claim_key *k)
 	TAILQ_INSERT_TAIL(&e->touched, k, touched_link);
 }
 
+/* A dirty out key is settled: kept acquire holds inside it may go. */
+static void
+note_settled(struct er_engine *e, const struct claim_key *k)
+{
+	if (e->nkept == 0 || k->dir != ER_DIR_OUT)
+		return;
+	if (e->nsettled == e->settled_cap) {
+		size_t cap = e->settled_cap ? e->settled_cap * 2 : 16;
+		struct er_selector *n = realloc(e->settled, cap * sizeof(*n));
+
+		if (n == NULL)
+			return;
+		e->settled = n;
+		e->settled_cap = cap;
+	}
+	e->settled[e->nsettled++] = k->sel;
+}
+
 static void
 key_free(struct er_engine *e, struct claim_key *k)
 {
 	if (k->touched)
 		TAILQ_REMOVE(&e->touched, k, touched_link);
-	if (k->dirty)
+	if (k->dirty) {
 		e->ndirty--;
+		note_settled(e, k);
+		TAILQ_REMOVE(&e->dirty, k, dirty_link);
+	}
 	RB_REMOVE(claim_tree, &e->claims, k);
 	free(k);
 }
@@ -129,10 +150,47 @@ set_dirty(struct er_engine *e, struct claim_key *k, bool dirty)
 	if (k->dirty == dirty)
 		return;
 	k->dirty = dirty;
-	if (dirty)
+	if (dirty) {
 		e->ndirty++;
-	else
+		TAILQ_INSERT_TAIL(&e->dirty, k, dirty_link);
+	} else {
 		e->ndirty--;
+		note_settled(e, k);
+		TAILQ_REMOVE(&e->dirty, k, dirty_link);
+	}
+}
+
+/*
+ * A kernel operation on @k failed: the kernel keeps what it had (@cur, the
+ * old policy, or nothing), the key is retried on the next tick, and the
+ * log names the policy and whose it is.  @want is NULL for a delete.
+ */
+static void
+log_failure(struct er_engine *e, struct claim_key *k,
+	    const struct er_policy *cur, const struct er_policy *want,
+	    const struct er_err *err)
+{
+	const struct conn *c = engine_conn_by_id(
+		e, want != NULL ? want->owner : cur->owner);
+	char what[ER_SELECTOR_STRLEN + 16];
+
+	er_policy_describe(k->dir, &k->sel, what, sizeof(what));
+	if (want == NULL)
+		engine_log(e, ER_LOG_ERROR, c,
+			   "kernel: deleting %s (%s) failed: %s; it stays "
+			   "until the retry", what,
+			   er_action_name(cur->action), err->msg);
+	else if (cur == NULL)
+		engine_log(e, ER_LOG_ERROR, c,
+			   "kernel: adding %s (%s) failed: %s; will retry",
+			   what, er_action_name(want->action), err->msg);
+	else
+		engine_log(e, ER_LOG_ERROR, c,
+			   "kernel: replacing %s (%s by %s) failed: %s; the "
+			   "old policy stays, will retry", what,
+			   er_action_name(cur->action),
+			   er_action_name(want->action), err->msg);
+	set_dirty(e, k, true);
 }
 
 /* Make the kernel hold the best claim of @k; free @k when nobody wants it.
@@ -154,9 +212,7 @@ sync_key(struct er_engine *e, struct claim_key *k)
 			ret = er_kernel_policy_del(&e->cfg.kernel, k->dir,
 						   &k->sel, &err);
 			if (ret < 0) {
-				engine_log(e, ER_LOG_ERROR, NULL,
-					   "kernel: %s (will retry)", err.msg);
-				set_dirty(e, k, true);
+				log_failure(e, k, cur, NULL, &err);
 				return ret;
 			}
 			er_spd_del(e->view, k->dir, &k->sel);
@@ -205,9 +261,7 @@ sync_key(struct er_engine *e, struct claim_key *k)
 	else
 		ret = er_kernel_policy_replace(&e->cfg.kernel, &want, &err);
 	if (ret < 0) {
-		engine_log(e, ER_LOG_ERROR, engine_conn_by_id(e, best->owner),
-			   "kernel: %s (will retry)", err.msg);
-		set_dirty(e, k, true);
+		log_failure(e, k, cur, &want, &err);
 		return ret;
 	}
 	er_spd_upsert(e->view, &want, NULL);
@@ -418,6 +472,29 @@ claim_sync_all(struct er_engine *e)
 	return ret;
 }
 
+/*
+ * A policy in the view that nobody claims and whose delete failed (a
+ * restart's leftover): an empty key, dirty, so that the retry deletes it
+ * and er_engine_check() knows why it is still there.
+ */
+int
+claim_orphan(struct er_engine *e, enum er_dir dir, const struct er_selector *sel)
+{
+	struct claim_key *k = claim_key_find(e, dir, sel);
+
+	if (k == NULL) {
+		k = calloc(1, sizeof(*k));
+		if (k == NULL)
+			return -ENOMEM;
+		k->dir = dir;
+		k->sel = *sel;
+		TAILQ_INIT(&k->claims);
+		RB_INSERT(claim_tree, &e->claims, k);
+	}
+	set_dirty(e, k, true);
+	return 0;
+}
+
 void
 claim_mark_dirty(struct er_engine *e, struct claim_key *k)
 {
@@ -474,4 +551,6 @@ claim_free_all(struct er_engine *e)
 		free(k);
 	}
 	TAILQ_INIT(&e->touched);
+	TAILQ_INIT(&e->dirty);
+	e->ndirty = 0;
 }

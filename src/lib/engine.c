@@ -457,6 +457,7 @@ er_engine_new(const struct er_engine_config *cfg, struct er_err *err)
 	e->shunts = er_shunt_table_new();
 	RB_INIT(&e->claims);
 	TAILQ_INIT(&e->touched);
+	TAILQ_INIT(&e->dirty);
 	RB_INIT(&e->conns_by_name);
 	RB_INIT(&e->conns_by_id);
 	RB_INIT(&e->timers);
@@ -522,6 +523,9 @@ er_engine_free(struct er_engine *e)
 	er_spd_free(e->view);
 	er_sad_free(e->sad);
 	er_shunt_table_free(e->shunts);
+	free(e->doomed);
+	free(e->kept);
+	free(e->settled);
 	free(e->local_addrs);
 	free(e);
 }
@@ -727,6 +731,13 @@ conn_claims_drop(struct er_engine *e, struct conn *c)
 
 /* ---- bare shunts ------------------------------------------------- */
 
+static void kept_holds_release(struct er_engine *e);
+static bool is_kept_hold(const struct er_shunt *s);
+static bool dirty_key_covers(const struct er_engine *e,
+			     const struct er_selector *sel);
+static void hold_keep(struct er_engine *e, const struct er_selector *sel,
+		      uint32_t reqid);
+
 static void
 bare_claim(struct er_engine *e, const struct er_shunt *s)
 {
@@ -796,6 +807,13 @@ bare_clear_in(struct er_engine *e, const struct er_selector *outer,
 		if (holds_and_drops_only && s->action != ER_ACTION_HOLD &&
 		    s->action != ER_ACTION_DROP)
 			continue;
+		/* A hold's packet would meet the old policy around it
+		 * again: it goes once that one is settled. */
+		if (s->action == ER_ACTION_HOLD &&
+		    dirty_key_covers(e, &s->sel)) {
+			hold_keep(e, &s->sel, s->reqid);
+			continue;
+		}
 		bare_remove(e, &s->sel);
 	}
 }
@@ -945,6 +963,140 @@ conn_route_updown(struct er_engine *e, struct conn *c, bool route)
 	}
 }
 
+/* ---- deleting SAs ------------------------------------------------ */
+
+/* Does an outbound policy in the view send traffic to SA @id?  @c: only
+ * its selectors can (an SA belongs to one connection's group); NULL: look
+ * at every one (the retry, after the connection may have gone). */
+static bool
+sa_in_use(const struct er_engine *e, const struct conn *c,
+	  const struct er_sa_id *id)
+{
+	const struct er_policy *p;
+	struct er_selector sel;
+
+	if (c != NULL) {
+		for (size_t i = 0; i < c->cfg.nremote; i++) {
+			er_conn_out_selector(&c->cfg, &c->remote_clients[i],
+					     &sel);
+			p = er_spd_get(e->view, ER_DIR_OUT, &sel);
+			if (p != NULL && p->action == ER_ACTION_IPSEC &&
+			    p->ntmpl > 0 && p->tmpl[0].spi == id->spi &&
+			    p->tmpl[0].proto == id->proto &&
+			    er_addr_equal(&p->tmpl[0].dst, &id->dst))
+				return true;
+		}
+		return false;
+	}
+	for (p = er_spd_first(e->view, ER_DIR_OUT); p != NULL;
+	     p = er_spd_next(e->view, p)) {
+		if (p->action == ER_ACTION_IPSEC && p->ntmpl > 0 &&
+		    p->tmpl[0].spi == id->spi &&
+		    p->tmpl[0].proto == id->proto &&
+		    er_addr_equal(&p->tmpl[0].dst, &id->dst))
+			return true;
+	}
+	return false;
+}
+
+static bool
+sa_id_equal(const struct er_sa_id *a, const struct er_sa_id *b)
+{
+	return a->spi == b->spi && a->proto == b->proto &&
+	       er_addr_equal(&a->dst, &b->dst);
+}
+
+static void
+doomed_add(struct er_engine *e, const struct er_sa_id *id)
+{
+	for (size_t i = 0; i < e->ndoomed; i++)
+		if (sa_id_equal(&e->doomed[i], id))
+			return;
+	if (e->ndoomed == e->doomed_cap) {
+		size_t cap = e->doomed_cap ? e->doomed_cap * 2 : 8;
+		struct er_sa_id *n = realloc(e->doomed, cap * sizeof(*n));
+
+		if (n == NULL)
+			return;
+		e->doomed = n;
+		e->doomed_cap = cap;
+	}
+	e->doomed[e->ndoomed++] = *id;
+}
+
+/* @id is the engine's again (a new SA with that id), or the kernel let
+ * it go by itself: nothing to delete. */
+static void
+doomed_forget(struct er_engine *e, const struct er_sa_id *id)
+{
+	for (size_t i = 0; i < e->ndoomed; i++) {
+		if (sa_id_equal(&e->doomed[i], id)) {
+			e->doomed[i] = e->doomed[--e->ndoomed];
+			return;
+		}
+	}
+}
+
+/*
+ * Delete an SA of ours from the kernel.  Make before break holds here too:
+ * an SA a policy still sends traffic to -- the policy's move to another
+ * group or state failed, and the old policy stayed -- is not deleted until
+ * that policy has moved.  A delete that fails is not forgotten.  Either
+ * way the SA waits on the doomed list and each tick tries again.
+ */
+void
+engine_sa_remove(struct er_engine *e, const struct conn *c,
+		 const struct er_sa_id *id)
+{
+	struct er_err err = {0};
+	char buf[64];
+
+	if (sa_in_use(e, c, id)) {
+		er_sa_id_format(id, buf, sizeof(buf));
+		engine_log(e, ER_LOG_WARNING, c,
+			   "SA %s still carries the old policy's traffic; "
+			   "deleted once that policy has moved", buf);
+		doomed_add(e, id);
+		return;
+	}
+	if (er_kernel_sa_del(&e->cfg.kernel, id, &err) < 0) {
+		er_sa_id_format(id, buf, sizeof(buf));
+		engine_log(e, ER_LOG_ERROR, c,
+			   "kernel: deleting SA %s failed: %s (will retry)",
+			   buf, err.msg);
+		doomed_add(e, id);
+		return;
+	}
+	doomed_forget(e, id);
+}
+
+static void
+doomed_retry(struct er_engine *e)
+{
+	struct er_err err = {0};
+	char buf[64];
+
+	for (size_t i = 0; i < e->ndoomed;) {
+		struct er_sa_id id = e->doomed[i];
+
+		if (sa_in_use(e, NULL, &id) ||
+		    er_kernel_sa_del(&e->cfg.kernel, &id, &err) < 0) {
+			i++;
+			continue;
+		}
+		er_sa_id_format(&id, buf, sizeof(buf));
+		engine_log(e, ER_LOG_INFO, NULL, "SA %s deleted (retried)",
+			   buf);
+		e->doomed[i] = e->doomed[--e->ndoomed];
+	}
+}
+
+size_t
+er_engine_retries(const struct er_engine *e)
+{
+	return e->ndirty + e->ndoomed;
+}
+
 /* ---- negotiations ------------------------------------------------ */
 
 static void
@@ -955,7 +1107,7 @@ spi_release(struct er_engine *e, struct conn *c, uint32_t spi)
 	if (spi == 0)
 		return;
 	conn_local_addr(c, &id.dst);
-	er_kernel_sa_del(&e->cfg.kernel, &id, NULL);
+	engine_sa_remove(e, c, &id);
 	er_sad_del(e->sad, &id);
 }
 
@@ -1070,12 +1222,12 @@ group_unlink(struct er_engine *e, struct sa_group *g)
 	g->c = NULL;
 }
 
-/* Delete an unlinked group's SAs and free it. */
+/* Delete an unlinked group's SAs (of connection @c) and free it. */
 static void
-group_destroy(struct er_engine *e, struct sa_group *g)
+group_destroy(struct er_engine *e, struct conn *c, struct sa_group *g)
 {
-	er_kernel_sa_del(&e->cfg.kernel, &g->out, NULL);
-	er_kernel_sa_del(&e->cfg.kernel, &g->in, NULL);
+	engine_sa_remove(e, c, &g->out);
+	engine_sa_remove(e, c, &g->in);
 	er_sad_del(e->sad, &g->out);
 	er_sad_del(e->sad, &g->in);
 	free(g);
@@ -1084,8 +1236,10 @@ group_destroy(struct er_engine *e, struct sa_group *g)
 static void
 group_delete(struct er_engine *e, struct sa_group *g)
 {
+	struct conn *c = g->c;
+
 	group_unlink(e, g);
-	group_destroy(e, g);
+	group_destroy(e, c, g);
 }
 
 void
@@ -1217,6 +1371,13 @@ group_install(struct er_engine *e, struct conn *c,
 	uint32_t spi_in = spec->spi_in ? spec->spi_in : reserved;
 	int ret;
 
+	/* The kernel's reason goes into the log even when the caller did
+	 * not ask for it. */
+	struct er_err local = {0};
+
+	if (err == NULL)
+		err = &local;
+
 	ret = spec_check(c, spec, err);
 	if (ret == 0)
 		ret = spec_spis_free(e, c, spec, reserved, err);
@@ -1254,11 +1415,14 @@ group_install(struct er_engine *e, struct conn *c,
 	er_conn_out_selector(&c->cfg, &c->remote_clients[0], &sa_out.sel);
 	sa_out.keys = spec->keys_out;
 
+	/* An SA of that id waiting to be deleted is ours again. */
+	doomed_forget(e, &in.id);
+	doomed_forget(e, &sa_out.id);
 	ret = er_kernel_sa_update(&e->cfg.kernel, &in, err);
 	if (ret >= 0) {
 		ret = er_kernel_sa_add(&e->cfg.kernel, &sa_out, err);
 		if (ret < 0)
-			er_kernel_sa_del(&e->cfg.kernel, &in.id, NULL);
+			engine_sa_remove(e, c, &in.id);
 	}
 	explicit_bzero(&in.keys, sizeof(in.keys));
 	explicit_bzero(&sa_out.keys, sizeof(sa_out.keys));
@@ -1526,6 +1690,7 @@ engine_settle(struct er_engine *e)
 	uint32_t ids[64];
 	size_t n;
 
+	kept_holds_release(e);
 	/* Transitions here may touch further keys; go until quiet. */
 	while ((k = TAILQ_FIRST(&e->touched)) != NULL) {
 		struct claim *cl;
@@ -1809,6 +1974,133 @@ acquire_conn(const struct er_engine *e, const struct er_kernel_event *ev)
 	return best;
 }
 
+/* Is a broader outbound key around @sel waiting for a retry?  Then the
+ * kernel may still hold the old policy there (a trap): an acquire hold
+ * inside it that goes would send its packet to that policy again. */
+static bool
+dirty_key_covers(const struct er_engine *e, const struct er_selector *sel)
+{
+	struct claim_key *k;
+
+	TAILQ_FOREACH(k, &e->dirty, dirty_link) {
+		if (k->dir != ER_DIR_OUT ||
+		    er_selector_equal(&k->sel, sel) ||
+		    !er_selector_contains(&k->sel, sel))
+			continue;
+		return true;
+	}
+	return false;
+}
+
+/* Keep the acquire hold on @sel (bare, claimed as the kernel has it)
+ * until kept_holds_release() finds the policies around it settled. */
+static void
+hold_keep(struct er_engine *e, const struct er_selector *sel, uint32_t reqid)
+{
+	const struct er_shunt *old = er_shunt_get(e->shunts, sel);
+	struct er_shunt s = {0};
+	bool listed = old != NULL && is_kept_hold(old);
+
+	if (old != NULL)
+		s = *old;
+	s.sel = *sel;
+	s.action = ER_ACTION_HOLD;
+	if (old == NULL) {
+		s.reqid = reqid;
+		s.created = e->now;
+	}
+	old = NULL;
+	snprintf(s.origin, sizeof(s.origin), "acquire");
+	s.expires = e->now + e->cfg.shunt_lifetime;
+	/* @old is gone after this. */
+	if (er_shunt_add(e->shunts, &s, NULL) < 0)
+		return;
+	if (!listed) {
+		if (e->nkept == e->kept_cap) {
+			size_t cap = e->kept_cap ? e->kept_cap * 2 : 16;
+			struct er_selector *n =
+				realloc(e->kept, cap * sizeof(*n));
+
+			if (n != NULL) {
+				e->kept = n;
+				e->kept_cap = cap;
+			}
+		}
+		if (e->nkept < e->kept_cap)
+			e->kept[e->nkept++] = *sel;
+	}
+	if (claim_find(e, ER_DIR_OUT, sel, ER_OWNER_BARE) == NULL) {
+		struct er_policy p = {0};
+
+		p.dir = ER_DIR_OUT;
+		p.sel = *sel;
+		p.priority = er_priority_default(sel, ER_PRIO_BARE);
+		p.action = ER_ACTION_HOLD;
+		p.reqid = s.reqid;
+		claim_adopt(e, ER_OWNER_BARE, &p);
+	}
+}
+
+/* A kept acquire hold (on_acquire()). */
+static bool
+is_kept_hold(const struct er_shunt *s)
+{
+	return s->action == ER_ACTION_HOLD && s->expires != 0 &&
+	       strcmp(s->origin, "acquire") == 0;
+}
+
+/* Kept acquire holds whose connection's policy is in now (or which no
+ * connection waits for any more) go: the broad policy is there. */
+static void
+kept_holds_release(struct er_engine *e)
+{
+	size_t n = e->nsettled;
+
+	/* Only a key that stopped being dirty can let one go: the ones
+	 * inside it are looked at again. */
+	if (n == 0)
+		return;
+	e->nsettled = 0;
+	for (size_t i = 0; i < e->nkept;) {
+		struct er_selector sel = e->kept[i];
+		const struct er_shunt *s = er_shunt_get(e->shunts, &sel);
+		bool inside = false;
+
+		for (size_t j = 0; j < n && !inside; j++)
+			inside = er_selector_contains(&e->settled[j], &sel);
+		if (s != NULL && is_kept_hold(s) &&
+		    (!inside || dirty_key_covers(e, &sel))) {
+			i++;
+			continue;
+		}
+		e->kept[i] = e->kept[--e->nkept];
+		if (s != NULL && is_kept_hold(s))
+			bare_remove(e, &sel);
+	}
+}
+
+/* Is the claim of @c that covers @sel waiting for a retry (its kernel
+ * operation failed, so the old policy is still there)? */
+static bool
+conn_covering_key_failed(const struct er_engine *e, const struct conn *c,
+			 const struct er_selector *sel)
+{
+	struct er_selector out;
+	struct claim_key *k;
+
+	for (size_t i = 0; i < c->cfg.nremote; i++) {
+		er_conn_out_selector(&c->cfg, &c->remote_clients[i], &out);
+		if (er_selector_equal(&out, sel) ||
+		    !er_selector_contains(&out, sel))
+			continue;
+		k = claim_key_find(e, ER_DIR_OUT, &out);
+		if (k != NULL && k->dirty &&
+		    claim_find(e, ER_DIR_OUT, &out, c->id) != NULL)
+			return true;
+	}
+	return false;
+}
+
 static int
 on_acquire(struct er_engine *e, const struct er_kernel_event *ev,
 	   struct er_err *err)
@@ -1823,9 +2115,14 @@ on_acquire(struct er_engine *e, const struct er_kernel_event *ev,
 		return er_err_set(err, -EINVAL, "acquire: bad selector");
 	er_selector_format(&ev->sel, what, sizeof(what));
 	if (e->stopped) {
-		/* Shutting down: the narrow hold goes, nothing starts. */
-		er_kernel_policy_del(&e->cfg.kernel, ER_DIR_OUT, &ev->sel,
-				     NULL);
+		/* Shutting down: the narrow hold goes, nothing starts --
+		 * unless a trap around it is still in (its delete failed):
+		 * then it stays, known, until that one has gone. */
+		if (!dirty_key_covers(e, &ev->sel) &&
+		    er_kernel_policy_del(&e->cfg.kernel, ER_DIR_OUT, &ev->sel,
+					 NULL) >= 0)
+			return 0;
+		hold_keep(e, &ev->sel, ev->reqid);
 		return 0;
 	}
 	/* The kernel's narrow hold, held bare until a connection takes it. */
@@ -1921,7 +2218,25 @@ on_acquire(struct er_engine *e, const struct er_kernel_event *ev,
 			   what, er_routing_name(c->rt));
 		break;
 	}
-	/* The connection's broad shunt is in; the narrow one can go. */
+	/* The connection's broad shunt is in; the narrow one can go.  If
+	 * it is not in (its kernel operation failed), the narrow hold stays
+	 * until the retry puts it in (engine_key_installed()); a lifetime
+	 * makes sure it goes some day whatever happens. */
+	if (c != NULL && conn_covering_key_failed(e, c, &ev->sel)) {
+		const struct er_shunt *s = er_shunt_get(e->shunts, &ev->sel);
+
+		if (s != NULL && s->action == ER_ACTION_HOLD &&
+		    s->expires == 0) {
+			engine_log(e, ER_LOG_WARNING, c,
+				   "acquire %s: the connection's policy is "
+				   "not in the kernel yet; the narrow hold "
+				   "stays until it is", what);
+			/* The kernel's hold as it is (no lifetime: the
+			 * kernel must not drop it behind our back). */
+			hold_keep(e, &ev->sel, ev->reqid);
+		}
+		return 0;
+	}
 	bare_remove(e, &ev->sel);
 	return 0;
 }
@@ -1940,6 +2255,9 @@ on_sa_expire(struct er_engine *e, const struct er_kernel_event *ev)
 	sa = er_sad_get(e->sad, &ev->sa);
 	er_sa_id_format(&ev->sa, id, sizeof(id));
 	if (sa == NULL) {
+		/* One we were about to delete, perhaps: the kernel did. */
+		if (ev->hard)
+			doomed_forget(e, &ev->sa);
 		engine_log(e, ER_LOG_DEBUG, NULL, "expire of unknown SA %s",
 			   id);
 		return;
@@ -1994,7 +2312,7 @@ on_sa_expire(struct er_engine *e, const struct er_kernel_event *ev)
 	} else if (c->rt == ER_RT_TUNNEL || c->rt == ER_RT_ECLIPSED) {
 		conn_transition(e, c, CEV_SA_GONE, NULL, NULL);
 	}
-	group_destroy(e, g);
+	group_destroy(e, c, g);
 }
 
 static void
@@ -2297,7 +2615,21 @@ tick_due(struct er_engine *e)
 
 	er_shunt_expire(e->shunts, e->now, collect_expired, &ex);
 	for (size_t i = 0; i < ex.n; i++) {
+		struct claim *cl = claim_find(e, ER_DIR_OUT, &ex.sel[i],
+					      ER_OWNER_BARE);
+
 		er_selector_format(&ex.sel[i], sel, sizeof(sel));
+		/* A hold whose connection's broad policy is still not in
+		 * the kernel (its retries keep failing) stays: deleting it
+		 * would send its flow to the old policy, or to none. */
+		if (cl != NULL && cl->pol.action == ER_ACTION_HOLD &&
+		    dirty_key_covers(e, &ex.sel[i])) {
+			hold_keep(e, &ex.sel[i], cl->pol.reqid);
+			engine_log(e, ER_LOG_WARNING, NULL,
+				   "bare hold %s kept: its connection's "
+				   "policy is still not in the kernel", sel);
+			continue;
+		}
 		engine_log(e, ER_LOG_INFO, NULL, "bare shunt %s expired", sel);
 		/* Dropping the claim restores what it covered (a group's
 		 * trap) with one replace, or deletes the policy. */
@@ -2363,6 +2695,8 @@ er_engine_tick(struct er_engine *e, uint64_t now)
 	uint64_t next, last = 0;
 
 	claim_retry_dirty(e);
+	/* After the policies: an SA waits for the policy that named it. */
+	doomed_retry(e);
 	/* However far the clock jumped (a suspend, a manual clock), every
 	 * expiry on the way fires once, in time order, on its own time: what
 	 * it starts -- a revival, an instance's bare shunt -- is timed from
@@ -2391,7 +2725,7 @@ er_engine_next_deadline(const struct er_engine *e)
 	uint64_t best = next_expiry(e);
 
 	/* Failed kernel calls are retried on the next tick. */
-	if (e->ndirty > 0 && (best == 0 || e->now + 1 < best))
+	if (er_engine_retries(e) > 0 && (best == 0 || e->now + 1 < best))
 		best = e->now + 1;
 	return best;
 }

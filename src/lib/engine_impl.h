@@ -40,6 +40,7 @@ TAILQ_HEAD(claim_list, claim);
 struct claim_key {
 	RB_ENTRY(claim_key) link;
 	TAILQ_ENTRY(claim_key) touched_link;
+	TAILQ_ENTRY(claim_key) dirty_link;	/* on e->dirty while dirty */
 	enum er_dir dir;
 	struct er_selector sel;
 	struct claim_list claims;
@@ -201,6 +202,11 @@ struct er_engine {
 	struct reqid_sel_tree reqid_by_sel;
 	struct reqid_num_tree reqid_by_num;
 	size_t ndirty;
+	struct claim_key_list dirty;	/* the dirty keys, ndirty of them */
+	/* Out keys that stopped being dirty since the last settle, while
+	 * acquire holds were kept (kept_holds_release()). */
+	struct er_selector *settled;
+	size_t nsettled, settled_cap;
 	bool stopped;			/* er_engine_shutdown() ran */
 	struct foreign_tree foreign;
 	struct route_tree routes;
@@ -214,6 +220,16 @@ struct er_engine {
 	 * per direction, at the last resync (resync.c, er_engine_verify). */
 	long long count_extra[ER_DIR_COUNT];
 	bool count_known;
+	/* SAs to delete from the kernel, no longer the engine's: a policy
+	 * still named them (its replace failed) or their delete failed.
+	 * Each tick tries again (engine_sa_remove()). */
+	struct er_sa_id *doomed;
+	size_t ndoomed, doomed_cap;
+	/* Acquire holds kept because their connection's policy is not in
+	 * the kernel yet (on_acquire()); engine_settle() lets them go. */
+	struct er_selector *kept;	/* their selectors */
+	size_t nkept, kept_cap;
+
 };
 
 /* engine.c */
@@ -241,6 +257,8 @@ bool foreign_has(const struct er_engine *e, enum er_dir dir,
 		 const struct er_selector *sel);
 void foreign_free_all(struct er_engine *e);
 void engine_sa_gone(struct er_engine *e, const struct er_sa_id *id);
+void engine_sa_remove(struct er_engine *e, const struct conn *c,
+		      const struct er_sa_id *id);
 
 /* adopt.c */
 void foreign_seen(struct er_engine *e, enum er_dir dir,
@@ -273,6 +291,8 @@ void claim_retry_dirty(struct er_engine *e);
 int claim_sync(struct er_engine *e, struct claim_key *k);
 int claim_restore(struct er_engine *e, struct claim_key *k);
 void claim_mark_dirty(struct er_engine *e, struct claim_key *k);
+int claim_orphan(struct er_engine *e, enum er_dir dir,
+		 const struct er_selector *sel);
 void claim_free_all(struct er_engine *e);
 int claim_sync_all(struct er_engine *e);
 

@@ -114,6 +114,7 @@ static void
 assert_state_event(const struct h_event *ev, const char *conn, uint64_t now,
 		   enum er_routing from, enum er_routing to)
 {
+	assert_non_null(ev);
 	assert_int_equal(ev->type, ER_EV_STATE);
 	assert_string_equal(ev->conn, conn);
 	assert_int_equal(ev->now, now);
@@ -125,7 +126,7 @@ static void
 test_engine_expiries_fire_once_in_order_in_one_tick(void **state)
 {
 	struct h *h = engine_timers();
-	const struct h_event *states[8];
+	const struct h_event *states[8] = {0};
 	size_t nstates = 0;
 	char ops[256];
 
@@ -334,5 +335,5 @@ main(void)
 			test_kernel_expiries_fire_once_in_order_in_one_tick),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return h_run_tests(tests);
 }

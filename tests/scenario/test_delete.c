@@ -116,5 +116,5 @@ main(void)
 		cmocka_unit_test(test_shutdown_removes_everything),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return h_run_tests(tests);
 }

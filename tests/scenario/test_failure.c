@@ -379,5 +379,5 @@ main(void)
 		cmocka_unit_test(test_unrouted_up_fails_back_to_unrouted),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return h_run_tests(tests);
 }

@@ -341,5 +341,5 @@ main(void)
 		cmocka_unit_test(test_ipv6_delete_in_tunnel_and_failure),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return h_run_tests(tests);
 }

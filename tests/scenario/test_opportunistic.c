@@ -495,5 +495,5 @@ main(void)
 		cmocka_unit_test(test_group_ipv6),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return h_run_tests(tests);
 }

@@ -326,5 +326,5 @@ main(void)
 		cmocka_unit_test(test_routing_leaves_bare_shunts_it_does_not_cover),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return h_run_tests(tests);
 }

@@ -180,5 +180,5 @@ main(void)
 		cmocka_unit_test(test_reference_003_one_call_removes_every_entry),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return h_run_tests(tests);
 }

@@ -341,6 +341,8 @@ test_unused_spi_reservation_is_released(void **state)
 	assert_int_equal(er_sad_count(er_sim_sad(h->sim)), 2);
 	assert_int_equal(er_sad_count(er_engine_sad(h->e)), 2);
 	assert_int_equal(er_addr_parse(&me, "192.0.2.1", NULL), 0);
+	assert_non_null(er_sad_lookup(er_sim_sad(h->sim), &me, IPPROTO_ESP,
+				      0x7000));
 	assert_int_equal(er_sad_lookup(er_sim_sad(h->sim), &me, IPPROTO_ESP,
 				       0x7000)->state,
 			 ER_SA_MATURE);
@@ -425,5 +427,5 @@ main(void)
 			test_inbound_hard_expire_moves_the_eroute_before_the_sas_go),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return h_run_tests(tests);
 }

@@ -90,5 +90,5 @@ main(void)
 		cmocka_unit_test(test_idle_bare_pass_shunts_go_early),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return h_run_tests(tests);
 }

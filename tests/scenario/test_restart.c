@@ -218,5 +218,5 @@ main(void)
 		cmocka_unit_test(test_foreign_policy_is_never_overwritten),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return h_run_tests(tests);
 }

@@ -593,5 +593,5 @@ main(void)
 		cmocka_unit_test(test_verify_resyncs_only_when_counts_differ),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return h_run_tests(tests);
 }

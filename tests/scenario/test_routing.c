@@ -381,6 +381,7 @@ test_acquire_towards_ourselves_refused(void **state)
 	assert_int_equal(h_count(h, ER_EV_NEGOTIATE, NULL), 0);
 	/* Traffic to this host passes for a while; the other hold is gone. */
 	assert_int_equal(er_shunt_count(er_engine_shunts(h->e)), 1);
+	assert_non_null(er_shunt_first(er_engine_shunts(h->e)));
 	assert_int_equal(er_shunt_first(er_engine_shunts(h->e))->action,
 			 ER_ACTION_PASS);
 	assert_string_equal(er_shunt_first(er_engine_shunts(h->e))->origin,
@@ -567,5 +568,5 @@ main(void)
 		cmocka_unit_test(test_sim_default_drop_and_hold_retains_newest),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return h_run_tests(tests);
 }

@@ -120,5 +120,5 @@ main(void)
 			test_rekey_answer_with_spis_in_use_stays_pending),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return h_run_tests(tests);
 }

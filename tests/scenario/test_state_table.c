@@ -271,5 +271,5 @@ main(void)
 		cmocka_unit_test(test_refused_pairs_change_nothing),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return h_run_tests(tests);
 }
