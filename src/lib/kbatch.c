@@ -10,9 +10,11 @@
  * once, and the queue goes to the backend's bulk delete when the batch
  * closes or before any other kernel operation, so the kernel sees the same
  * operations in the same order, consecutive deletes merely merged.  A
- * queued delete that then fails is logged with the policy named; the view
- * has already forgotten it, which is why only the shutdown (after which
- * nothing is retried) opens a batch.
+ * queued delete that then fails is logged with the policy named, and a
+ * policy the view held goes back into it under an empty, dirty claim key
+ * (claim_orphan()), as an unbatched failed delete would have left it: the
+ * view stays the kernel's truth and a later tick would retry.  Only the
+ * shutdown opens a batch.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -24,6 +26,7 @@ struct kbatch {
 	struct er_engine *e;
 	struct er_kernel inner;
 	struct er_policy *pols;	/* (dir, sel, priority) of each delete */
+	bool *inview;		/* pols[i] was in the engine's view */
 	size_t n, cap;
 };
 
@@ -47,8 +50,16 @@ kb_flush(struct kbatch *b)
 	}
 	if (er_kernel_policy_del_bulk(&b->inner, b->pols, b->n, res, &err) <
 	    0) {
-		for (size_t i = 0; i < b->n; i++)
-			failed += res[i] < 0;
+		for (size_t i = 0; i < b->n; i++) {
+			if (res[i] >= 0)
+				continue;
+			failed++;
+			if (b->inview[i]) {
+				er_spd_upsert(b->e->view, &b->pols[i], NULL);
+				claim_orphan(b->e, b->pols[i].dir,
+					     &b->pols[i].sel);
+			}
+		}
 		engine_log(b->e, ER_LOG_ERROR, NULL,
 			   "kernel: %s (%zu of %zu deletes failed; those "
 			   "policies stay)", err.msg, failed, b->n);
@@ -68,14 +79,19 @@ kb_policy_del(void *ctx, enum er_dir dir, const struct er_selector *sel,
 	if (b->n == b->cap) {
 		size_t ncap = b->cap ? b->cap * 2 : 1024;
 		struct er_policy *np = realloc(b->pols, ncap * sizeof(*np));
+		bool *nv;
 
-		if (np == NULL) {
+		if (np != NULL)
+			b->pols = np;
+		nv = np != NULL ? realloc(b->inview, ncap * sizeof(*nv)) : NULL;
+		if (nv == NULL) {
 			kb_flush(b);
 			return er_kernel_policy_del(&b->inner, dir, sel, err);
 		}
-		b->pols = np;
+		b->inview = nv;
 		b->cap = ncap;
 	}
+	b->inview[b->n] = cur != NULL;
 	p = &b->pols[b->n++];
 	if (cur != NULL) {
 		*p = *cur;
@@ -258,5 +274,6 @@ kbatch_end(struct er_engine *e)
 	e->cfg.kernel = b->inner;
 	e->kbatch = NULL;
 	free(b->pols);
+	free(b->inview);
 	free(b);
 }
