@@ -6,7 +6,7 @@
  * every rule fitting its table and hashed as the table would hash it;
  * groups sorted, of one hash each, hashes distinct within a table, each in
  * the bucket its hash selects; slots caching their first group's hash and
- * the "more" flag truthfully; counts adding up.  O(rules); never called on
+ * the "more" flag truthfully, filter bytes their groups' bits; counts adding up.  O(rules); never called on
  * a hot path.
  */
 #include <stdarg.h>
@@ -125,12 +125,19 @@ check_table(const struct er_cls *c, const struct cls_table *t, char *buf,
 	if (t->lomask + 1 != 1u << t->level || t->split > t->lomask)
 		return fail(buf, len, "table %lu: level/split broken",
 		            (unsigned long)t->id);
-	if (nb > segarray_capacity(&t->slots))
+	if (nb > segarray_capacity(&t->slots) ||
+	    segarray_capacity(&t->filt) != segarray_capacity(&t->slots))
 		return fail(buf, len, "table %lu: buckets past the slots",
 		            (unsigned long)t->id);
 	for (uint32_t b = 0; b < nb; b++) {
 		const struct cls_slot *s = cls_slot_at(t, b);
-		uint32_t first = s->ref & ~CLS_MORE;
+		uint32_t first = s->ref & ~CLS_MORE, filt = 0;
+
+		for (uint32_t i = first; i != 0; i = cls_rule(c, i)->bnext)
+			filt |= cls_filt_bit(cls_rule(c, i)->hash);
+		if (*cls_filt_at(t, b) != filt)
+			return fail(buf, len, "filter %u of table %lu stale", b,
+			            (unsigned long)t->id);
 
 		if (first == 0) {
 			if (s->ref != 0 || s->blk != 0)

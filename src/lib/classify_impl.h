@@ -152,6 +152,7 @@ struct cls_table {
 	uint8_t slen, dlen;
 	uint8_t band;          /* the priority band it takes (CLS_BAND()) */
 	uint32_t pos;          /* index in its family's order */
+	struct segarray filt;  /* uint8_t per bucket: cls_filt_bit()s */
 	struct segarray slots; /* struct cls_slot */
 	/* Bookkeeping. */
 	uint32_t level;
@@ -192,6 +193,40 @@ cls_slot_at(const struct cls_table *t, uint32_t b)
 {
 	return (struct cls_slot *)segarray_at_fixed(&t->slots, b, CLS_LEVEL_MIN,
 	                                            sizeof(struct cls_slot));
+}
+
+/*
+ * A bucket's filter byte: bit (hash >> 29) set for the hash of every group
+ * in the bucket.  The bytes are a sixteenth of the slots and stay in cache
+ * where the slots do not, so a probe for a hash that no group of the
+ * bucket can have (most probes of a packet that matches nothing in a large
+ * table) ends there, on a cache hit, instead of on a slot miss.  Bucket
+ * and filter bit come from different bits of the hash.
+ */
+static inline uint8_t *
+cls_filt_at(const struct cls_table *t, uint32_t b)
+{
+	return (uint8_t *)segarray_at_fixed(&t->filt, b, CLS_LEVEL_MIN, 1);
+}
+
+static inline uint32_t
+cls_filt_bit(uint32_t h)
+{
+	return 1u << (h >> 29);
+}
+
+/* What a probe reads instead of a slot its filter rules out: empty. */
+extern const struct cls_slot cls_slot_none;
+
+/* The slot to read for hash @h in bucket @b: its own, or cls_slot_none
+ * when the filter says no group there has the hash (a select, not a
+ * branch). */
+static inline const struct cls_slot *
+cls_probe(const struct cls_table *t, uint32_t b, uint32_t h)
+{
+	const struct cls_slot *s = cls_slot_at(t, b);
+
+	return (*cls_filt_at(t, b) & cls_filt_bit(h)) ? s : &cls_slot_none;
 }
 
 static inline struct cls_blk *

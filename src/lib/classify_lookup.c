@@ -20,6 +20,8 @@
 
 #include "classify_impl.h"
 
+const struct cls_slot cls_slot_none;
+
 static uint32_t
 be32(const uint8_t *p)
 {
@@ -175,7 +177,7 @@ er_cls_lookup(const struct er_cls *cls, const struct er_packet *pkt)
 			const struct cls_table *t = tabs[i + k];
 
 			h[k] = cls_hash_pkt(t, &cp);
-			sl[k] = cls_slot_at(t, cls_bucket(t, h[k]));
+			sl[k] = cls_probe(t, cls_bucket(t, h[k]), h[k]);
 			__builtin_prefetch(sl[k]);
 		}
 		for (uint32_t k = 0; k < m; k++) {
@@ -227,7 +229,8 @@ race(const struct er_cls *c, struct cls_chunk *ch, unsigned fam, uint32_t n,
 				        cls_hash_pkt6(t, &ch->cp[ch->act[k]]);
 		}
 		for (uint32_t k = 0; k < n; k++) {
-			sl[k] = cls_slot_at(t, cls_bucket(t, ch->h[k]));
+			sl[k] = cls_probe(t, cls_bucket(t, ch->h[k]),
+			                  ch->h[k]);
 			__builtin_prefetch(sl[k]);
 		}
 		for (uint32_t k = 0; k < n; k++) {

@@ -137,11 +137,19 @@ cls_ent_fill(struct cls_ent *e, const struct er_cls_rule *r)
 
 /* ---- slots and buckets ------------------------------------------- */
 
+/* Bucket @b's slot and filter byte, from its list of groups (@first,
+ * then through bnext: a bucket holds few). */
 static void
-slot_set(const struct er_cls *c, struct cls_slot *s, uint32_t first)
+slot_set(const struct er_cls *c, struct cls_table *t, uint32_t b,
+         uint32_t first)
 {
+	struct cls_slot *s = cls_slot_at(t, b);
 	const struct er_cls_rule *f;
+	uint32_t filt = 0;
 
+	for (uint32_t i = first; i != 0; i = cls_rule(c, i)->bnext)
+		filt |= cls_filt_bit(cls_rule(c, i)->hash);
+	*cls_filt_at(t, b) = (uint8_t)filt;
 	if (first == 0) {
 		s->hash = 0;
 		s->ref = 0;
@@ -190,7 +198,7 @@ bucket_push(const struct er_cls *c, struct cls_table *t, uint32_t b,
 	struct cls_slot *s = cls_slot_at(t, b);
 
 	head->bnext = slot_first(s);
-	slot_set(c, s, head->self);
+	slot_set(c, t, b, head->self);
 }
 
 /* Put @head in @old's place in bucket @b; @head NULL just unlinks. */
@@ -215,7 +223,7 @@ bucket_swap(const struct er_cls *c, struct cls_table *t, uint32_t b,
 		p->bnext = repl;
 	}
 	old->bnext = 0;
-	slot_set(c, s, first);
+	slot_set(c, t, b, first);
 }
 
 static uint32_t
@@ -231,18 +239,22 @@ maybe_grow(struct er_cls *c, struct cls_table *t)
 {
 	uint32_t nb = nbuckets(t), from, to, bit, i, next;
 	uint32_t keep = 0, move = 0;
-	struct cls_slot *sf, *st;
+	struct cls_slot *sf;
 
 	if (t->nkeys * 2 <= nb || t->level >= 30)
 		return;
-	if (nb >= segarray_capacity(&t->slots) &&
-	    segarray_grow(&t->slots, &c->mem) < 0)
-		return;
+	if (nb >= segarray_capacity(&t->slots)) {
+		if (segarray_grow(&t->filt, &c->mem) < 0)
+			return;
+		if (segarray_grow(&t->slots, &c->mem) < 0) {
+			segarray_shrink(&t->filt, &c->mem);
+			return;
+		}
+	}
 	from = t->split;
 	bit = t->lomask + 1;
 	to = from + bit;
 	sf = cls_slot_at(t, from);
-	st = cls_slot_at(t, to);
 	for (i = slot_first(sf); i != 0; i = next) {
 		struct er_cls_rule *r = cls_rule(c, i);
 
@@ -255,8 +267,8 @@ maybe_grow(struct er_cls *c, struct cls_table *t)
 			keep = i;
 		}
 	}
-	slot_set(c, sf, keep);
-	slot_set(c, st, move);
+	slot_set(c, t, from, keep);
+	slot_set(c, t, to, move);
 	if (++t->split == bit) {
 		t->level++;
 		t->lomask = t->lomask << 1 | 1;
@@ -289,11 +301,13 @@ maybe_shrink(struct er_cls *c, struct cls_table *t)
 		while (r->bnext != 0)
 			r = cls_rule(c, r->bnext);
 		r->bnext = slot_first(st);
-		slot_set(c, st, i);
+		slot_set(c, t, t->split, i);
 	}
-	slot_set(c, sf, 0);
-	if (t->slots.nseg > 1 && nb - 1 <= segarray_capacity(&t->slots) / 2)
+	slot_set(c, t, from, 0);
+	if (t->slots.nseg > 1 && nb - 1 <= segarray_capacity(&t->slots) / 2) {
 		segarray_shrink(&t->slots, &c->mem);
+		segarray_shrink(&t->filt, &c->mem);
+	}
 }
 
 /* ---- the bound heap ---------------------------------------------- */
@@ -403,13 +417,20 @@ cls_table_new(struct er_cls *c, unsigned fam, const struct cls_sig *sig)
 	t->bound = UINT32_MAX;
 	t->id = c->next_id++;
 	segarray_init(&t->slots, sizeof(struct cls_slot), CLS_LEVEL_MIN, true);
+	segarray_init(&t->filt, 1, CLS_LEVEL_MIN, true);
 	segarray_init(&t->heap, sizeof(struct cls_heapent), 2, false);
-	if (segarray_grow(&t->slots, &c->mem) < 0) {
-		memacct_free(&c->mem, t, sizeof(*t));
-		return NULL;
+	if (segarray_grow(&t->slots, &c->mem) < 0)
+		goto fail;
+	if (segarray_grow(&t->filt, &c->mem) < 0) {
+		segarray_fini(&t->slots, &c->mem);
+		goto fail;
 	}
 	return t;
+fail:
+	memacct_free(&c->mem, t, sizeof(*t));
+	return NULL;
 }
+
 
 void
 cls_table_free(struct er_cls *c, struct cls_table *t)
@@ -417,6 +438,7 @@ cls_table_free(struct er_cls *c, struct cls_table *t)
 	if (t == NULL)
 		return;
 	segarray_fini(&t->slots, &c->mem);
+	segarray_fini(&t->filt, &c->mem);
 	segarray_fini(&t->heap, &c->mem);
 	memacct_free(&c->mem, t, sizeof(*t));
 }
@@ -460,9 +482,7 @@ cls_table_group(const struct er_cls *c, const struct cls_table *t, uint32_t h)
 static void
 slot_refresh(const struct er_cls *c, struct cls_table *t, uint32_t b)
 {
-	struct cls_slot *s = cls_slot_at(t, b);
-
-	slot_set(c, s, slot_first(s));
+	slot_set(c, t, b, slot_first(cls_slot_at(t, b)));
 }
 
 int
