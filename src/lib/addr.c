@@ -6,6 +6,7 @@
  * byte-wise over the 16-byte form so one code path serves both families.
  */
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -235,7 +236,17 @@ er_prefix_cmp(const struct er_prefix *a, const struct er_prefix *b)
 		return a->addr.family < b->addr.family ? -1 : 1;
 	if (a->len != b->len)
 		return a->len > b->len ? -1 : 1;
-	return memcmp(a->addr.a, b->addr.a, 16);
+	/* memcmp()'s order, eight bytes at a time: every tree keyed by a
+	 * selector comes here, so this is the engine's hottest compare. */
+	for (unsigned i = 0; i < 16; i += 8) {
+		uint64_t x, y;
+
+		memcpy(&x, a->addr.a + i, 8);
+		memcpy(&y, b->addr.a + i, 8);
+		if (x != y)
+			return be64toh(x) < be64toh(y) ? -1 : 1;
+	}
+	return 0;
 }
 
 bool
