@@ -974,6 +974,7 @@ out:
 struct batch {
 	struct er_xfrm *x;
 	const struct er_policy *pols;
+	const size_t *order;	/* position i is pols[order[i]]; NULL: i */
 	int *res;
 	uint32_t base;		/* seq of pols[0] */
 	size_t first, last;	/* index range in the batch now */
@@ -1046,6 +1047,13 @@ out:
 	return;
 }
 
+/* The policy at position @i of a pass. */
+static const struct er_policy *
+batch_pol(const struct batch *b, size_t i)
+{
+	return &b->pols[b->order != NULL ? b->order[i] : i];
+}
+
 static int xfrm_policy_del(void *ctx, enum er_dir dir,
 			   const struct er_selector *sel, struct er_err *err);
 
@@ -1059,7 +1067,7 @@ batch_redo(struct batch *b, uint16_t type, int want)
 	for (i = b->first; i <= b->last; i++) {
 		if (b->res[i] != want)
 			continue;
-		p = &b->pols[i];
+		p = batch_pol(b, i);
 		b->res[i] = type == XFRM_MSG_DELPOLICY
 				    ? xfrm_policy_del(b->x, p->dir, &p->sel,
 						      NULL)
@@ -1068,11 +1076,13 @@ batch_redo(struct batch *b, uint16_t type, int want)
 }
 
 static void
-bulk_pass(struct er_xfrm *x, const struct er_policy *pols, size_t n,
-	  int *res, uint16_t type, int want, int ok)
+bulk_pass(struct er_xfrm *x, const struct er_policy *pols,
+	  const size_t *order, size_t n, int *res, uint16_t type, int want,
+	  int ok)
 {
 	static const size_t bufsize = 2 * BATCH_LIMIT + ER_XFRM_MSG_MAX;
-	struct batch b = {x, pols, res, 0, 0, 0, false};
+	struct batch b = {x, pols, order, res, 0, 0, 0, false};
+	const struct er_policy *p;
 	struct mnl_nlmsg_batch *mb = NULL;
 	struct nlmsghdr *cur, *last = NULL;
 	uint8_t *buf;
@@ -1089,16 +1099,16 @@ bulk_pass(struct er_xfrm *x, const struct er_policy *pols, size_t n,
 		if (res[i] != want)
 			continue;
 		cur = mnl_nlmsg_batch_current(mb);
+		p = batch_pol(&b, i);
 		if (type == XFRM_MSG_DELPOLICY)
 			r = er_xfrm_policy_id_encode(cur, ER_XFRM_MSG_MAX, type,
 						     b.base + (uint32_t)i,
-						     pols[i].dir, &pols[i].sel,
-						     NULL);
+						     p->dir, &p->sel, NULL);
 		else
 			r = er_xfrm_policy_encode(&x->codec, cur,
 						  ER_XFRM_MSG_MAX, type,
-						  b.base + (uint32_t)i,
-						  &pols[i], NULL);
+						  b.base + (uint32_t)i, p,
+						  NULL);
 		if (r < 0) {
 			res[i] = r;
 			continue;
@@ -1155,35 +1165,31 @@ static void
 bulk_ordered(struct er_xfrm *x, const struct er_policy *pols, size_t n,
 	     int *res)
 {
-	struct er_policy *ord = malloc(n * sizeof(*ord));
 	size_t *idx = malloc(n * sizeof(*idx));
 	int *ores = malloc(n * sizeof(*ores));
 	size_t i;
 
-	if (ord == NULL || idx == NULL || ores == NULL) {
+	if (idx == NULL || ores == NULL) {
 		/* No room to reorder: the given order works, more slowly. */
 		for (i = 0; i < n; i++)
 			res[i] = BULK_PENDING;
-		bulk_pass(x, pols, n, res, XFRM_MSG_NEWPOLICY, BULK_PENDING,
-			  0);
-		bulk_pass(x, pols, n, res, XFRM_MSG_UPDPOLICY, -EEXIST,
+		bulk_pass(x, pols, NULL, n, res, XFRM_MSG_NEWPOLICY,
+			  BULK_PENDING, 0);
+		bulk_pass(x, pols, NULL, n, res, XFRM_MSG_UPDPOLICY, -EEXIST,
 			  ER_KERNEL_UPDATED);
 		goto out;
 	}
-	for (i = 0; i < n; i++)
-		idx[i] = i;
-	qsort_r(idx, n, sizeof(*idx), priority_desc, (void *)(uintptr_t)pols);
 	for (i = 0; i < n; i++) {
-		ord[i] = pols[idx[i]];
+		idx[i] = i;
 		ores[i] = BULK_PENDING;
 	}
-	bulk_pass(x, ord, n, ores, XFRM_MSG_NEWPOLICY, BULK_PENDING, 0);
-	bulk_pass(x, ord, n, ores, XFRM_MSG_UPDPOLICY, -EEXIST,
+	qsort_r(idx, n, sizeof(*idx), priority_desc, (void *)(uintptr_t)pols);
+	bulk_pass(x, pols, idx, n, ores, XFRM_MSG_NEWPOLICY, BULK_PENDING, 0);
+	bulk_pass(x, pols, idx, n, ores, XFRM_MSG_UPDPOLICY, -EEXIST,
 		  ER_KERNEL_UPDATED);
 	for (i = 0; i < n; i++)
 		res[idx[i]] = ores[i];
 out:
-	free(ord);
 	free(idx);
 	free(ores);
 }
@@ -1313,7 +1319,7 @@ er_xfrm_policy_delete_bulk(struct er_xfrm *x, const struct er_policy *pols,
 {
 	struct er_xfrm_thresholds t = {32, 32, 128, 128};
 	struct del_order *ord = NULL;
-	struct er_policy *sorted = NULL;
+	size_t *sorted = NULL;
 	int *res = NULL;
 	char name[ER_SELECTOR_STRLEN + 32];
 	size_t i, gone = 0, absent = 0;
@@ -1340,10 +1346,11 @@ er_xfrm_policy_delete_bulk(struct er_xfrm *x, const struct er_policy *pols,
 	}
 	qsort(ord, n, sizeof(*ord), del_order_cmp);
 	for (i = 0; i < n; i++) {
-		sorted[i] = pols[ord[i].i];
+		sorted[i] = ord[i].i;
 		res[i] = BULK_PENDING;
 	}
-	bulk_pass(x, sorted, n, res, XFRM_MSG_DELPOLICY, BULK_PENDING, 0);
+	bulk_pass(x, pols, sorted, n, res, XFRM_MSG_DELPOLICY, BULK_PENDING,
+		  0);
 	for (i = 0; i < n; i++) {
 		int r = res[i];
 		const struct er_policy *p = &pols[ord[i].i];

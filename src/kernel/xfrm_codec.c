@@ -832,7 +832,11 @@ er_xfrm_policy_encode(const struct er_xfrm_codec *c, void *buf, size_t len,
 	unsigned i, ntmpl = pol->ntmpl;
 	int ret = -EINVAL;
 
-	policy_name(name, sizeof(name), pol->dir, &pol->sel);
+	/* The name is for error messages only: a bulk encoder asks for
+	 * none, and formatting one per policy costs more than encoding. */
+	name[0] = '\0';
+	if (err != NULL)
+		policy_name(name, sizeof(name), pol->dir, &pol->sel);
 	if (type != XFRM_MSG_NEWPOLICY && type != XFRM_MSG_UPDPOLICY) {
 		er_err_set(err, ret, "%s: not a policy request", name);
 		goto out;
@@ -923,7 +927,9 @@ er_xfrm_policy_id_encode(void *buf, size_t len, uint16_t type, uint32_t seq,
 	char name[ER_SELECTOR_STRLEN + 32];
 	int ret = -EINVAL;
 
-	policy_name(name, sizeof(name), dir, sel);
+	name[0] = '\0';
+	if (err != NULL)
+		policy_name(name, sizeof(name), dir, sel);
 	if ((type != XFRM_MSG_DELPOLICY && type != XFRM_MSG_GETPOLICY) ||
 	    (unsigned)dir >= ER_DIR_COUNT) {
 		er_err_set(err, ret, "%s: bad request", name);

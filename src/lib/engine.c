@@ -68,25 +68,11 @@ group_cmp(const struct sa_group *a, const struct sa_group *b)
 	return a->serial < b->serial ? -1 : a->serial > b->serial;
 }
 
-static int
-reqid_sel_cmp(const struct reqid_entry *a, const struct reqid_entry *b)
-{
-	return er_selector_cmp(&a->sel, &b->sel);
-}
-
-static int
-reqid_num_cmp(const struct reqid_entry *a, const struct reqid_entry *b)
-{
-	return a->reqid < b->reqid ? -1 : a->reqid > b->reqid;
-}
-
 RB_GENERATE_STATIC(conn_name_tree, conn, by_name, conn_name_cmp)
 RB_GENERATE(conn_id_tree, conn, by_id, conn_id_cmp)
 RB_GENERATE_STATIC(conn_timer_tree, conn, by_timer, conn_timer_cmp)
 RB_GENERATE_STATIC(negotiation_tree, negotiation, by_id, negotiation_cmp)
 RB_GENERATE_STATIC(group_tree, sa_group, by_serial, group_cmp)
-RB_GENERATE_STATIC(reqid_sel_tree, reqid_entry, by_sel, reqid_sel_cmp)
-RB_GENERATE_STATIC(reqid_num_tree, reqid_entry, by_reqid, reqid_num_cmp)
 
 static const char *const routing_names[ER_RT_COUNT] = {
 	"unrouted", "unrouted-hold", "prospective", "routed-hold",
@@ -324,23 +310,48 @@ selector_hash(const struct er_selector *sel)
 static struct reqid_entry *
 reqid_find_num(const struct er_engine *e, uint32_t reqid)
 {
-	struct reqid_entry key;
+	uint32_t hv = lhash_mix(reqid);
+	struct lhash_node *n;
 
-	key.reqid = reqid;
-	return RB_FIND(reqid_num_tree,
-		       (struct reqid_num_tree *)(uintptr_t)&e->reqid_by_num,
-		       &key);
+	for (n = lhash_chain(&e->reqid_by_num, hv); n != NULL; n = n->next) {
+		struct reqid_entry *r =
+			lhash_entry(n, struct reqid_entry, by_num);
+
+		if (n->hash == hv && r->reqid == reqid)
+			return r;
+	}
+	return NULL;
 }
 
 static struct reqid_entry *
 reqid_find_sel(const struct er_engine *e, const struct er_selector *sel)
 {
-	struct reqid_entry key;
+	uint32_t hv = lhash_mix(selector_hash(sel));
+	struct lhash_node *n;
 
-	key.sel = *sel;
-	return RB_FIND(reqid_sel_tree,
-		       (struct reqid_sel_tree *)(uintptr_t)&e->reqid_by_sel,
-		       &key);
+	for (n = lhash_chain(&e->reqid_by_sel, hv); n != NULL; n = n->next) {
+		struct reqid_entry *r =
+			lhash_entry(n, struct reqid_entry, by_sel);
+
+		if (n->hash == hv && er_selector_cmp(&r->sel, sel) == 0)
+			return r;
+	}
+	return NULL;
+}
+
+/* Index @r (its selector and reqid set) by both. */
+static int
+reqid_index(struct er_engine *e, struct reqid_entry *r)
+{
+	if (lhash_insert(&e->reqid_by_sel, &r->by_sel,
+			 lhash_mix(selector_hash(&r->sel))) < 0)
+		return -ENOMEM;
+	if (lhash_insert(&e->reqid_by_num, &r->by_num,
+			 lhash_mix(r->reqid)) < 0) {
+		lhash_remove(&e->reqid_by_sel, &r->by_sel);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 /*
@@ -368,15 +379,17 @@ reqid_get(struct er_engine *e, const struct er_selector *sel, uint32_t *out)
 		uint32_t cand =
 			e->cfg.reqid_base + (h + i) % e->cfg.reqid_count;
 
-		if (reqid_find_num(e, cand) == NULL) {
-			r->sel = *sel;
-			r->reqid = cand;
-			r->users = 1;
-			RB_INSERT(reqid_sel_tree, &e->reqid_by_sel, r);
-			RB_INSERT(reqid_num_tree, &e->reqid_by_num, r);
-			*out = cand;
-			return 0;
+		if (reqid_find_num(e, cand) != NULL)
+			continue;
+		r->sel = *sel;
+		r->reqid = cand;
+		r->users = 1;
+		if (reqid_index(e, r) < 0) {
+			free(r);
+			return -ENOMEM;
 		}
+		*out = cand;
+		return 0;
 	}
 	free(r);
 	return -ENOSPC;
@@ -389,8 +402,8 @@ reqid_put(struct er_engine *e, const struct er_selector *sel)
 
 	if (r == NULL || --r->users > 0)
 		return;
-	RB_REMOVE(reqid_sel_tree, &e->reqid_by_sel, r);
-	RB_REMOVE(reqid_num_tree, &e->reqid_by_num, r);
+	lhash_remove(&e->reqid_by_sel, &r->by_sel);
+	lhash_remove(&e->reqid_by_num, &r->by_num);
 	free(r);
 }
 
@@ -411,8 +424,10 @@ er_engine_reqid_reserve(struct er_engine *e, const struct er_selector *sel,
 	r->reqid = reqid;
 	/* A reservation is a user of its own until the engine goes. */
 	r->users = 1;
-	RB_INSERT(reqid_sel_tree, &e->reqid_by_sel, r);
-	RB_INSERT(reqid_num_tree, &e->reqid_by_num, r);
+	if (reqid_index(e, r) < 0) {
+		free(r);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -464,10 +479,10 @@ er_engine_new(const struct er_engine_config *cfg, struct er_err *err)
 	TAILQ_INIT(&e->negs);
 	RB_INIT(&e->negs_by_id);
 	RB_INIT(&e->groups);
-	RB_INIT(&e->reqid_by_sel);
-	RB_INIT(&e->reqid_by_num);
+	lhash_init(&e->reqid_by_sel);
+	lhash_init(&e->reqid_by_num);
 	RB_INIT(&e->foreign);
-	RB_INIT(&e->routes);
+	lhash_init(&e->routes);
 	RB_INIT(&e->locals);
 	e->next_conn_id = 1;
 	if (e->view == NULL || e->sad == NULL || e->shunts == NULL) {
@@ -476,6 +491,13 @@ er_engine_new(const struct er_engine_config *cfg, struct er_err *err)
 		return NULL;
 	}
 	return e;
+}
+
+static void
+reqid_entry_free(struct lhash_node *n, void *arg)
+{
+	(void)arg;
+	free(lhash_entry(n, struct reqid_entry, by_num));
 }
 
 static void
@@ -492,7 +514,6 @@ er_engine_free(struct er_engine *e)
 	struct conn *c;
 	struct sa_group *g;
 	struct negotiation *n;
-	struct reqid_entry *r;
 	struct local_ref *l;
 
 	if (e == NULL)
@@ -509,10 +530,8 @@ er_engine_free(struct er_engine *e)
 		RB_REMOVE(conn_id_tree, &e->conns_by_id, c);
 		conn_free(c);
 	}
-	while ((r = RB_MIN(reqid_num_tree, &e->reqid_by_num)) != NULL) {
-		RB_REMOVE(reqid_num_tree, &e->reqid_by_num, r);
-		free(r);
-	}
+	lhash_fini(&e->reqid_by_sel);
+	lhash_drain(&e->reqid_by_num, reqid_entry_free, NULL);
 	while ((l = RB_MIN(local_tree, &e->locals)) != NULL) {
 		RB_REMOVE(local_tree, &e->locals, l);
 		free(l);
@@ -866,13 +885,31 @@ conn_updown(struct er_engine *e, struct conn *c, enum er_updown_verb verb)
 	engine_emit(e, &ev, c);
 }
 
-static int
-route_cmp(const struct route_entry *a, const struct route_entry *b)
+static uint32_t
+route_hash(const struct er_prefix *p)
 {
-	return er_prefix_cmp(&a->client, &b->client);
+	uint32_t h = 2166136261u;
+
+	for (int i = 0; i < 16; i++)
+		h = (h ^ p->addr.a[i]) * 16777619u;
+	h = (h ^ p->addr.family) * 16777619u;
+	return lhash_mix((h ^ p->len) * 16777619u);
 }
 
-RB_GENERATE_STATIC(route_tree, route_entry, link, route_cmp)
+static struct route_entry *
+route_find(const struct er_engine *e, const struct er_prefix *client)
+{
+	uint32_t hv = route_hash(client);
+	struct lhash_node *n;
+
+	for (n = lhash_chain(&e->routes, hv); n != NULL; n = n->next) {
+		struct route_entry *r = lhash_entry(n, struct route_entry, link);
+
+		if (n->hash == hv && er_prefix_equal(&r->client, client))
+			return r;
+	}
+	return NULL;
+}
 
 /* Does @c take part in route sharing?  Instances ride on their group's
  * route, and a group's many prefixes are its own. */
@@ -887,7 +924,7 @@ route_shares(const struct conn *c)
 void
 route_follow(struct er_engine *e, struct conn *c, bool routed)
 {
-	struct route_entry key, *r;
+	struct route_entry *r;
 
 	if (!route_shares(c) || routed == (c->route != NULL))
 		return;
@@ -896,20 +933,23 @@ route_follow(struct er_engine *e, struct conn *c, bool routed)
 		TAILQ_REMOVE(&r->conns, c, route_link);
 		c->route = NULL;
 		if (TAILQ_EMPTY(&r->conns)) {
-			RB_REMOVE(route_tree, &e->routes, r);
+			lhash_remove(&e->routes, &r->link);
 			free(r);
 		}
 		return;
 	}
-	key.client = c->remote_clients[0];
-	r = RB_FIND(route_tree, &e->routes, &key);
+	r = route_find(e, &c->remote_clients[0]);
 	if (r == NULL) {
 		r = calloc(1, sizeof(*r));
 		if (r == NULL)
 			return;
-		r->client = key.client;
+		r->client = c->remote_clients[0];
 		TAILQ_INIT(&r->conns);
-		RB_INSERT(route_tree, &e->routes, r);
+		if (lhash_insert(&e->routes, &r->link,
+				 route_hash(&r->client)) < 0) {
+			free(r);
+			return;
+		}
 	}
 	TAILQ_INSERT_TAIL(&r->conns, c, route_link);
 	c->route = r;
@@ -919,14 +959,12 @@ route_follow(struct er_engine *e, struct conn *c, bool routed)
 struct conn *
 route_sharer(const struct er_engine *e, const struct conn *c)
 {
-	struct route_entry key, *r;
+	struct route_entry *r;
 	struct conn *d;
 
 	if (!route_shares(c))
 		return NULL;
-	key.client = c->remote_clients[0];
-	r = RB_FIND(route_tree, (struct route_tree *)(uintptr_t)&e->routes,
-		    &key);
+	r = route_find(e, &c->remote_clients[0]);
 	if (r == NULL)
 		return NULL;
 	TAILQ_FOREACH(d, &r->conns, route_link) {
@@ -936,15 +974,17 @@ route_sharer(const struct er_engine *e, const struct conn *c)
 	return NULL;
 }
 
+static void
+route_entry_free(struct lhash_node *n, void *arg)
+{
+	(void)arg;
+	free(lhash_entry(n, struct route_entry, link));
+}
+
 void
 route_free_all(struct er_engine *e)
 {
-	struct route_entry *r;
-
-	while ((r = RB_MIN(route_tree, &e->routes)) != NULL) {
-		RB_REMOVE(route_tree, &e->routes, r);
-		free(r);
-	}
+	lhash_drain(&e->routes, route_entry_free, NULL);
 }
 
 void

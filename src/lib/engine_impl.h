@@ -13,6 +13,7 @@
 #include "eroute/rng.h"
 
 #include "compat/tree.h"
+#include "lhash.h"
 
 /* ---- claims ------------------------------------------------------ */
 
@@ -109,10 +110,8 @@ TAILQ_HEAD(conn_list, conn);
 struct route_entry {
 	struct er_prefix client;
 	struct conn_list conns;
-	RB_ENTRY(route_entry) link;
+	struct lhash_node link;		/* e->routes, by client */
 };
-
-RB_HEAD(route_tree, route_entry);
 
 RB_HEAD(conn_name_tree, conn);
 RB_HEAD(conn_id_tree, conn);
@@ -138,12 +137,8 @@ struct reqid_entry {
 	struct er_selector sel;
 	uint32_t reqid;
 	unsigned users;
-	RB_ENTRY(reqid_entry) by_sel;
-	RB_ENTRY(reqid_entry) by_reqid;
+	struct lhash_node by_sel, by_num;
 };
-
-RB_HEAD(reqid_sel_tree, reqid_entry);
-RB_HEAD(reqid_num_tree, reqid_entry);
 
 /* ---- restart and other daemons ---------------------------------- */
 
@@ -199,8 +194,7 @@ struct er_engine {
 	uint64_t next_neg_id;
 	struct group_tree groups;
 	uint64_t next_group;
-	struct reqid_sel_tree reqid_by_sel;
-	struct reqid_num_tree reqid_by_num;
+	struct lhash reqid_by_sel, reqid_by_num;
 	size_t ndirty;
 	struct claim_key_list dirty;	/* the dirty keys, ndirty of them */
 	/* Out keys that stopped being dirty since the last settle, while
@@ -209,7 +203,7 @@ struct er_engine {
 	size_t nsettled, settled_cap;
 	bool stopped;			/* er_engine_shutdown() ran */
 	struct foreign_tree foreign;
-	struct route_tree routes;
+	struct lhash routes;		/* route_entry by remote client */
 	struct local_tree locals;	/* configured connections' left= */
 	bool adopting;			/* between adopt_begin and _finish */
 	struct er_adopt_stats *adopt_stats; /* counting, during _finish */
