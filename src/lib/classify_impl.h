@@ -31,6 +31,7 @@
 
 #include "eroute/classify.h"
 
+#include "mix.h"
 #include "segarray.h"
 
 #define CLS_FAM_V4 0
@@ -264,17 +265,6 @@ cls_mask_word(unsigned len, unsigned w)
 	return cls_mask32(len - lo > 32 ? 32 : len - lo);
 }
 
-static inline uint32_t
-cls_fmix(uint32_t h)
-{
-	h ^= h >> 16;
-	h *= 0x85ebca6bu;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35u;
-	h ^= h >> 16;
-	return h;
-}
-
 /* Multipliers: odd, and different per field so that equal values in
  * different fields do not cancel.  The SIMD path uses the same ones. */
 #define CLS_K_SRC 0x9e3779b1u
@@ -285,7 +275,7 @@ cls_fmix(uint32_t h)
 static inline uint32_t
 cls_hash4(uint32_t s, uint32_t d, uint32_t ports, uint32_t proto)
 {
-	return cls_fmix(s * CLS_K_SRC ^ d * CLS_K_DST ^ ports * CLS_K_PORTS ^
+	return er_mix32(s * CLS_K_SRC ^ d * CLS_K_DST ^ ports * CLS_K_PORTS ^
 	                proto * CLS_K_PROTO);
 }
 
@@ -305,7 +295,7 @@ cls_hash_pkt6(const struct cls_table *t, const struct cls_pkt *p)
 		h ^= ((p->src[w] & t->smask[w]) * CLS_K_SRC ^
 		      (p->dst[w] & t->dmask[w]) * CLS_K_DST) *
 		     (2 * w + 1);
-	return cls_fmix(h ^ (p->ports & t->xmask) * CLS_K_PORTS ^
+	return er_mix32(h ^ (p->ports & t->xmask) * CLS_K_PORTS ^
 	                (uint32_t)(p->proto & t->pmask) * CLS_K_PROTO);
 }
 

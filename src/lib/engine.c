@@ -310,7 +310,7 @@ selector_hash(const struct er_selector *sel)
 static struct reqid_entry *
 reqid_find_num(const struct er_engine *e, uint32_t reqid)
 {
-	uint32_t hv = lhash_mix(reqid);
+	uint32_t hv = er_mix32(reqid);
 	struct lhash_node *n;
 
 	for (n = lhash_chain(&e->reqid_by_num, hv); n != NULL; n = n->next) {
@@ -326,7 +326,7 @@ reqid_find_num(const struct er_engine *e, uint32_t reqid)
 static struct reqid_entry *
 reqid_find_sel(const struct er_engine *e, const struct er_selector *sel)
 {
-	uint32_t hv = lhash_mix(selector_hash(sel));
+	uint32_t hv = er_mix32(selector_hash(sel));
 	struct lhash_node *n;
 
 	for (n = lhash_chain(&e->reqid_by_sel, hv); n != NULL; n = n->next) {
@@ -340,18 +340,12 @@ reqid_find_sel(const struct er_engine *e, const struct er_selector *sel)
 }
 
 /* Index @r (its selector and reqid set) by both. */
-static int
+static void
 reqid_index(struct er_engine *e, struct reqid_entry *r)
 {
-	if (lhash_insert(&e->reqid_by_sel, &r->by_sel,
-			 lhash_mix(selector_hash(&r->sel))) < 0)
-		return -ENOMEM;
-	if (lhash_insert(&e->reqid_by_num, &r->by_num,
-			 lhash_mix(r->reqid)) < 0) {
-		lhash_remove(&e->reqid_by_sel, &r->by_sel);
-		return -ENOMEM;
-	}
-	return 0;
+	lhash_insert(&e->reqid_by_sel, &r->by_sel,
+		     er_mix32(selector_hash(&r->sel)));
+	lhash_insert(&e->reqid_by_num, &r->by_num, er_mix32(r->reqid));
 }
 
 /*
@@ -384,10 +378,7 @@ reqid_get(struct er_engine *e, const struct er_selector *sel, uint32_t *out)
 		r->sel = *sel;
 		r->reqid = cand;
 		r->users = 1;
-		if (reqid_index(e, r) < 0) {
-			free(r);
-			return -ENOMEM;
-		}
+		reqid_index(e, r);
 		*out = cand;
 		return 0;
 	}
@@ -424,10 +415,7 @@ er_engine_reqid_reserve(struct er_engine *e, const struct er_selector *sel,
 	r->reqid = reqid;
 	/* A reservation is a user of its own until the engine goes. */
 	r->users = 1;
-	if (reqid_index(e, r) < 0) {
-		free(r);
-		return -ENOMEM;
-	}
+	reqid_index(e, r);
 	return 0;
 }
 
@@ -437,6 +425,7 @@ struct er_engine *
 er_engine_new(const struct er_engine_config *cfg, struct er_err *err)
 {
 	struct er_engine *e;
+	int hashes;
 
 	if (cfg->kernel.ops == NULL) {
 		er_err_set(err, -EINVAL, "engine: no kernel backend");
@@ -479,13 +468,13 @@ er_engine_new(const struct er_engine_config *cfg, struct er_err *err)
 	TAILQ_INIT(&e->negs);
 	RB_INIT(&e->negs_by_id);
 	RB_INIT(&e->groups);
-	lhash_init(&e->reqid_by_sel);
-	lhash_init(&e->reqid_by_num);
+	hashes = lhash_init(&e->reqid_by_sel) | lhash_init(&e->reqid_by_num) |
+		 lhash_init(&e->routes);
 	RB_INIT(&e->foreign);
-	lhash_init(&e->routes);
 	RB_INIT(&e->locals);
 	e->next_conn_id = 1;
-	if (e->view == NULL || e->sad == NULL || e->shunts == NULL) {
+	if (e->view == NULL || e->sad == NULL || e->shunts == NULL ||
+	    hashes != 0) {
 		er_err_set(err, -ENOMEM, "engine: out of memory");
 		er_engine_free(e);
 		return NULL;
@@ -532,6 +521,7 @@ er_engine_free(struct er_engine *e)
 	}
 	lhash_fini(&e->reqid_by_sel);
 	lhash_drain(&e->reqid_by_num, reqid_entry_free, NULL);
+	lhash_fini(&e->reqid_by_num);
 	while ((l = RB_MIN(local_tree, &e->locals)) != NULL) {
 		RB_REMOVE(local_tree, &e->locals, l);
 		free(l);
@@ -893,7 +883,7 @@ route_hash(const struct er_prefix *p)
 	for (int i = 0; i < 16; i++)
 		h = (h ^ p->addr.a[i]) * 16777619u;
 	h = (h ^ p->addr.family) * 16777619u;
-	return lhash_mix((h ^ p->len) * 16777619u);
+	return er_mix32((h ^ p->len) * 16777619u);
 }
 
 static struct route_entry *
@@ -945,11 +935,7 @@ route_follow(struct er_engine *e, struct conn *c, bool routed)
 			return;
 		r->client = c->remote_clients[0];
 		TAILQ_INIT(&r->conns);
-		if (lhash_insert(&e->routes, &r->link,
-				 route_hash(&r->client)) < 0) {
-			free(r);
-			return;
-		}
+		lhash_insert(&e->routes, &r->link, route_hash(&r->client));
 	}
 	TAILQ_INSERT_TAIL(&r->conns, c, route_link);
 	c->route = r;
@@ -985,6 +971,7 @@ void
 route_free_all(struct er_engine *e)
 {
 	lhash_drain(&e->routes, route_entry_free, NULL);
+	lhash_fini(&e->routes);
 }
 
 void

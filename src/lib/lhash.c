@@ -1,51 +1,46 @@
 // SPDX-License-Identifier: MIT
 /*
- * The engine's hash indexes (lhash.h): linear hashing over a segmented
- * bucket array, so that growing allocates one segment and moves nothing.
+ * Linear hashing over a segmented bucket array (lhash.h): growing
+ * allocates one segment and moves nothing.
  */
-#include <errno.h>
-#include <stdbool.h>
 
 #include "lhash.h"
 
-/* Buckets at first (log2). */
-#define LEVEL_MIN 4
 /* The last split that still fits the 32-bit bucket numbers. */
 #define LOMASK_MAX (1u << 29)
 
-void
+int
 lhash_init(struct lhash *h)
 {
-	segarray_init(&h->buckets, sizeof(struct lhash_node *), LEVEL_MIN,
+	segarray_init(&h->buckets, sizeof(struct lhash_node *), LHASH_LEVEL_MIN,
 		      true);
 	h->mem.bytes = h->mem.peak = 0;
-	h->lomask = (1u << LEVEL_MIN) - 1;
+	h->lomask = (1u << LHASH_LEVEL_MIN) - 1;
 	h->split = 0;
 	h->count = 0;
+	return segarray_grow(&h->buckets, &h->mem);
 }
 
 void
 lhash_fini(struct lhash *h)
 {
 	segarray_fini(&h->buckets, &h->mem);
-	lhash_init(h);
+	h->count = 0;
 }
 
-static uint32_t
-bucket_of(const struct lhash *h, uint32_t hash)
-{
-	uint32_t b = hash & h->lomask;
-
-	if (b < h->split)
-		b = hash & (h->lomask << 1 | 1);
-	return b;
-}
-
+/* Bucket @b (< nbuckets()), to change. */
 static struct lhash_node **
 bucket_at(const struct lhash *h, uint32_t b)
 {
-	return segarray_at_fixed(&h->buckets, b, LEVEL_MIN,
+	return segarray_at_fixed(&h->buckets, b, LHASH_LEVEL_MIN,
 				 sizeof(struct lhash_node *));
+}
+
+/* The bucket of @hash, to change. */
+static struct lhash_node **
+bucket_of_hash(const struct lhash *h, uint32_t hash)
+{
+	return (struct lhash_node **)(uintptr_t)lhash_bucket(h, hash);
 }
 
 static uint32_t
@@ -90,7 +85,7 @@ shrink(struct lhash *h)
 	uint32_t nb = nbuckets(h);
 	struct lhash_node **from, **to, *n;
 
-	if (nb <= 1u << LEVEL_MIN || h->count * 4 >= nb)
+	if (nb <= 1u << LHASH_LEVEL_MIN || h->count * 4 >= nb)
 		return;
 	if (h->split == 0) {
 		h->lomask >>= 1;
@@ -111,26 +106,33 @@ shrink(struct lhash *h)
 		segarray_shrink(&h->buckets, &h->mem);
 }
 
-int
+void
 lhash_insert(struct lhash *h, struct lhash_node *n, uint32_t hash)
 {
-	struct lhash_node **b;
+	struct lhash_node **b = bucket_of_hash(h, hash);
 
-	if (h->buckets.nseg == 0 && segarray_grow(&h->buckets, &h->mem) < 0)
-		return -ENOMEM;
-	b = bucket_at(h, bucket_of(h, hash));
 	n->hash = hash;
 	n->next = *b;
 	*b = n;
 	h->count++;
 	grow(h);
-	return 0;
+}
+
+/* Back to the first segment and its buckets, all empty. */
+static void
+reset(struct lhash *h)
+{
+	while (h->buckets.nseg > 1)
+		segarray_shrink(&h->buckets, &h->mem);
+	h->lomask = (1u << LHASH_LEVEL_MIN) - 1;
+	h->split = 0;
+	h->count = 0;
 }
 
 void
 lhash_remove(struct lhash *h, struct lhash_node *n)
 {
-	struct lhash_node **p = bucket_at(h, bucket_of(h, n->hash));
+	struct lhash_node **p = bucket_of_hash(h, n->hash);
 
 	while (*p != n)
 		p = &(*p)->next;
@@ -140,19 +142,8 @@ lhash_remove(struct lhash *h, struct lhash_node *n)
 		shrink(h);
 		return;
 	}
-	/* Empty: back to the first segment at once. */
-	while (h->buckets.nseg > 1)
-		segarray_shrink(&h->buckets, &h->mem);
-	h->lomask = (1u << LEVEL_MIN) - 1;
-	h->split = 0;
-}
-
-struct lhash_node *
-lhash_chain(const struct lhash *h, uint32_t hash)
-{
-	if (h->buckets.nseg == 0)
-		return NULL;
-	return *bucket_at(h, bucket_of(h, hash));
+	/* Empty: as new at once (a few frees). */
+	reset(h);
 }
 
 void
@@ -161,7 +152,10 @@ lhash_drain(struct lhash *h, void (*fn)(struct lhash_node *, void *),
 {
 	uint32_t nb = nbuckets(h);
 
-	for (uint32_t b = 0; h->buckets.nseg > 0 && b < nb; b++) {
+	/* Not even the first buckets: lhash_init() failed. */
+	if (h->buckets.nseg == 0)
+		return;
+	for (uint32_t b = 0; b < nb; b++) {
 		struct lhash_node **p = bucket_at(h, b), *n, *next;
 
 		n = *p;
@@ -172,5 +166,5 @@ lhash_drain(struct lhash *h, void (*fn)(struct lhash_node *, void *),
 			fn(n, arg);
 		}
 	}
-	lhash_fini(h);
+	reset(h);
 }

@@ -6,9 +6,9 @@
  * (destination, protocol) in order.  Key material lives only in the entries
  * and is wiped with explicit_bzero() before they are freed.
  *
- * The hash is a linear hash (as in classify_table.c): it grows and shrinks
- * one bucket per add or delete, over a segmented bucket array that is never
- * copied, so no add or delete pays for the size of the SAD.  Entries come
+ * The hash is a linear hash (lhash.h): it grows and shrinks one bucket per
+ * add or delete, over a segmented bucket array that is never copied, so no
+ * add or delete pays for the size of the SAD.  Entries come
  * from a pool of segments too (large ones on huge pages, so that lookups
  * in a big SAD do not miss the TLB at every entry).
  *
@@ -31,21 +31,21 @@
 
 #include "eroute/sad.h"
 
+#include "mix.h"
+#include "lhash.h"
 #include "segarray.h"
 
 struct bt_node;
 
 /* The first cache line holds what a hash walk and a delete read: the
- * bucket link, the leaf and the id. */
+ * bucket link and hash, the leaf and the id. */
 struct sad_entry {
-	struct sad_entry *hnext; /* next in its hash bucket, or free */
+	struct lhash_node hnode; /* in its hash bucket; .next: free list */
 	struct bt_node *leaf;	 /* the B+ tree leaf holding it */
 	struct er_sa sa;
 	bool soft_reported;
 } __attribute__((aligned(64)));
 
-/* Buckets at first (log2); the hash splits at one SA per bucket. */
-#define SAD_LEVEL_MIN 4
 /* Entries pooled 2^SAD_POOL_B0 at first, doubling. */
 #define SAD_POOL_B0 4
 
@@ -79,11 +79,10 @@ struct bt_node {
 struct er_sad {
 	struct bt_node *root;	 /* NULL when empty */
 	size_t count;
-	struct segarray buckets; /* struct sad_entry * */
-	uint32_t lomask, split;	 /* linear hashing (classify_table.c) */
+	struct lhash hash;	 /* by id */
 	struct segarray pool;	 /* struct sad_entry */
 	uint32_t pool_top;	 /* entries below were handed out once */
-	struct sad_entry *free;	 /* linked through hnext */
+	struct sad_entry *free;	 /* linked through hnode.next */
 	struct segarray nodes;	 /* struct bt_node, pooled the same way */
 	uint32_t nodes_top;
 	struct bt_node *nfree;	 /* linked through next */
@@ -424,12 +423,7 @@ id_hash(const struct er_sa_id *id)
 		     get_u32(id->dst.a + 8) * 0xd3a2646cu ^
 		     get_u32(id->dst.a + 12) * 0xfd7046c5u;
 
-	h ^= h >> 16;
-	h *= 0x85ebca6bu;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35u;
-	h ^= h >> 16;
-	return h;
+	return er_mix32(h);
 }
 
 static bool
@@ -440,117 +434,10 @@ id_equal(const struct er_sa_id *a, const struct er_sa_id *b)
 	       memcmp(a->dst.a, b->dst.a, sizeof(a->dst.a)) == 0;
 }
 
-static uint32_t
-bucket_of(const struct er_sad *sad, uint32_t h)
+static struct sad_entry *
+hnode_entry(struct lhash_node *n)
 {
-	uint32_t b = h & sad->lomask;
-
-	if (b < sad->split)
-		b = h & (sad->lomask << 1 | 1);
-	return b;
-}
-
-static struct sad_entry **
-bucket_at(const struct er_sad *sad, uint32_t b)
-{
-	return segarray_at_fixed(&sad->buckets, b, SAD_LEVEL_MIN,
-				 sizeof(struct sad_entry *));
-}
-
-static uint32_t
-nbuckets(const struct er_sad *sad)
-{
-	return sad->lomask + 1 + sad->split;
-}
-
-/* Split the next bucket in turn once SAs outnumber buckets; out of
- * memory only leaves the chains longer. */
-static void
-hash_grow(struct er_sad *sad)
-{
-	uint32_t nb = nbuckets(sad), bit = sad->lomask + 1;
-	struct sad_entry **from, **to, *e, *next;
-
-	if (sad->count <= nb || sad->lomask >= 1u << 29)
-		return;
-	if (nb >= segarray_capacity(&sad->buckets) &&
-	    segarray_grow(&sad->buckets, &sad->mem) < 0)
-		return;
-	from = bucket_at(sad, sad->split);
-	to = bucket_at(sad, sad->split + bit);
-	e = *from;
-	*from = *to = NULL;
-	for (; e != NULL; e = next) {
-		struct sad_entry **dst = id_hash(&e->sa.id) & bit ? to : from;
-
-		next = e->hnext;
-		e->hnext = *dst;
-		*dst = e;
-	}
-	if (++sad->split == bit) {
-		sad->lomask = sad->lomask << 1 | 1;
-		sad->split = 0;
-	}
-}
-
-/* Merge the last bucket back once SAs fall under a quarter of them. */
-static void
-hash_shrink(struct er_sad *sad)
-{
-	uint32_t nb = nbuckets(sad);
-	struct sad_entry **from, **to, *e;
-
-	if (nb <= 1u << SAD_LEVEL_MIN || sad->count * 4 >= nb)
-		return;
-	if (sad->split == 0) {
-		sad->lomask >>= 1;
-		sad->split = sad->lomask + 1;
-	}
-	sad->split--;
-	from = bucket_at(sad, sad->split + sad->lomask + 1);
-	to = bucket_at(sad, sad->split);
-	if (*from != NULL) {
-		for (e = *from; e->hnext != NULL; e = e->hnext)
-			;
-		e->hnext = *to;
-		*to = *from;
-		*from = NULL;
-	}
-	if (sad->buckets.nseg > 1 &&
-	    nb - 1 <= segarray_capacity(&sad->buckets) / 2)
-		segarray_shrink(&sad->buckets, &sad->mem);
-}
-
-static void
-hash_insert(struct er_sad *sad, struct sad_entry *e)
-{
-	struct sad_entry **b =
-		bucket_at(sad, bucket_of(sad, id_hash(&e->sa.id)));
-
-	e->hnext = *b;
-	*b = e;
-	hash_grow(sad);
-}
-
-static void
-hash_remove(struct er_sad *sad, struct sad_entry *e)
-{
-	struct sad_entry **p =
-		bucket_at(sad, bucket_of(sad, id_hash(&e->sa.id)));
-
-	while (*p != e)
-		p = &(*p)->hnext;
-	*p = e->hnext;
-	e->hnext = NULL;
-	if (sad->count > 0) {
-		hash_shrink(sad);
-		return;
-	}
-	/* Empty: back to the first segment at once (a few frees). */
-	while (sad->buckets.nseg > 1)
-		segarray_shrink(&sad->buckets, &sad->mem);
-	sad->lomask = (1u << SAD_LEVEL_MIN) - 1;
-	sad->split = 0;
+	return lhash_entry(n, struct sad_entry, hnode);
 }
 
 /* ---- the entry pool ----------------------------------------------- */
@@ -561,7 +448,8 @@ pool_get(struct er_sad *sad)
 	struct sad_entry *e = sad->free;
 
 	if (e != NULL) {
-		sad->free = e->hnext;
+		sad->free = e->hnode.next != NULL ? hnode_entry(e->hnode.next)
+						  : NULL;
 	} else {
 		if (sad->pool_top == UINT32_MAX ||
 		    (sad->pool_top >= segarray_capacity(&sad->pool) &&
@@ -571,7 +459,7 @@ pool_get(struct er_sad *sad)
 	}
 	/* The caller copies the SA in; only what is outside it is set. */
 	e->leaf = NULL;
-	e->hnext = NULL;
+	e->hnode.next = NULL;
 	e->soft_reported = false;
 	return e;
 }
@@ -581,7 +469,7 @@ static void
 pool_put(struct er_sad *sad, struct sad_entry *e)
 {
 	explicit_bzero(&e->sa.keys, sizeof(e->sa.keys));
-	e->hnext = sad->free;
+	e->hnode.next = sad->free != NULL ? &sad->free->hnode : NULL;
 	sad->free = e;
 	if (sad->count > 0)
 		return;
@@ -591,14 +479,23 @@ pool_put(struct er_sad *sad, struct sad_entry *e)
 	sad->free = NULL;
 }
 
+/* The entry of @id in the chain from @n (whose ids hash to @hv), or NULL. */
+static struct sad_entry *
+chain_find(struct lhash_node *n, uint32_t hv, const struct er_sa_id *id)
+{
+	for (; n != NULL; n = n->next) {
+		if (n->hash == hv && id_equal(&hnode_entry(n)->sa.id, id))
+			return hnode_entry(n);
+	}
+	return NULL;
+}
+
 static struct sad_entry *
 hash_find(const struct er_sad *sad, const struct er_sa_id *id)
 {
-	struct sad_entry *e = *bucket_at(sad, bucket_of(sad, id_hash(id)));
+	uint32_t hv = id_hash(id);
 
-	while (e != NULL && !id_equal(&e->sa.id, id))
-		e = e->hnext;
-	return e;
+	return chain_find(lhash_chain(&sad->hash, hv), hv, id);
 }
 
 /* ---- entries ------------------------------------------------------ */
@@ -659,15 +556,13 @@ er_sad_new(void)
 
 	if (sad == NULL)
 		return NULL;
-	segarray_init(&sad->buckets, sizeof(struct sad_entry *), SAD_LEVEL_MIN,
-		      true);
-	segarray_init(&sad->pool, sizeof(struct sad_entry), SAD_POOL_B0, false);
-	segarray_init(&sad->nodes, sizeof(struct bt_node), SAD_POOL_B0, false);
-	sad->lomask = (1u << SAD_LEVEL_MIN) - 1;
-	if (segarray_grow(&sad->buckets, &sad->mem) < 0) {
+	if (lhash_init(&sad->hash) < 0) {
+		lhash_fini(&sad->hash);
 		free(sad);
 		return NULL;
 	}
+	segarray_init(&sad->pool, sizeof(struct sad_entry), SAD_POOL_B0, false);
+	segarray_init(&sad->nodes, sizeof(struct bt_node), SAD_POOL_B0, false);
 	return sad;
 }
 
@@ -688,7 +583,7 @@ er_sad_free(struct er_sad *sad)
 	}
 	segarray_fini(&sad->nodes, &sad->mem);
 	segarray_fini(&sad->pool, &sad->mem);
-	segarray_fini(&sad->buckets, &sad->mem);
+	lhash_fini(&sad->hash);
 	free(sad);
 }
 
@@ -729,8 +624,8 @@ er_sad_add(struct er_sad *sad, const struct er_sa *sa, const struct er_sa **out)
 		pool_put(sad, e);
 		return -ENOMEM;
 	}
+	lhash_insert(&sad->hash, &e->hnode, id_hash(&e->sa.id));
 	sad->count++;
-	hash_insert(sad, e);
 	if (out != NULL)
 		*out = &e->sa;
 	return 0;
@@ -777,7 +672,7 @@ er_sad_del(struct er_sad *sad, const struct er_sa_id *id)
 		return -ENOENT;
 	bt_remove(sad, e);
 	sad->count--;
-	hash_remove(sad, e);
+	lhash_remove(&sad->hash, &e->hnode);
 	pool_put(sad, e);
 	return 0;
 }
@@ -806,14 +701,16 @@ void
 er_sad_lookup_batch(const struct er_sad *sad, const struct er_sa_id *ids,
 		    size_t n, const struct er_sa **out)
 {
-	struct sad_entry **b[SAD_CHUNK];
-	struct sad_entry *e[SAD_CHUNK];
+	struct lhash_node *const *b[SAD_CHUNK];
+	struct lhash_node *e[SAD_CHUNK];
+	uint32_t hv[SAD_CHUNK];
 
 	while (n > 0) {
 		size_t m = n < SAD_CHUNK ? n : SAD_CHUNK;
 
 		for (size_t i = 0; i < m; i++) {
-			b[i] = bucket_at(sad, bucket_of(sad, id_hash(&ids[i])));
+			hv[i] = id_hash(&ids[i]);
+			b[i] = lhash_bucket(&sad->hash, hv[i]);
 			__builtin_prefetch(b[i]);
 		}
 		for (size_t i = 0; i < m; i++) {
@@ -822,9 +719,9 @@ er_sad_lookup_batch(const struct er_sad *sad, const struct er_sa_id *ids,
 				__builtin_prefetch(e[i]);
 		}
 		for (size_t i = 0; i < m; i++) {
-			while (e[i] != NULL && !id_equal(&e[i]->sa.id, &ids[i]))
-				e[i] = e[i]->hnext;
-			out[i] = e[i] != NULL ? &e[i]->sa : NULL;
+			struct sad_entry *f = chain_find(e[i], hv[i], &ids[i]);
+
+			out[i] = f != NULL ? &f->sa : NULL;
 		}
 		ids += m;
 		out += m;
@@ -928,7 +825,7 @@ er_sad_count(const struct er_sad *sad)
 size_t
 er_sad_bytes(const struct er_sad *sad)
 {
-	return sizeof(*sad) + sad->mem.bytes;
+	return sizeof(*sad) + sad->mem.bytes + sad->hash.mem.bytes;
 }
 
 const struct er_sa *
