@@ -976,7 +976,7 @@ struct batch {
 	const struct er_policy *pols;
 	const size_t *order;	/* position i is pols[order[i]]; NULL: i */
 	int *res;
-	uint32_t base;		/* seq of pols[0] */
+	uint32_t base;		/* seq of position 0 */
 	size_t first, last;	/* index range in the batch now */
 	bool lost;		/* replies lost: outcomes unknown */
 };
