@@ -91,6 +91,7 @@ int cmd_monitor(struct cli *c, int argc, char **argv);
 int cmd_sim_packet(struct cli *c, int argc, char **argv);
 int cmd_sim_advance(struct cli *c, int argc, char **argv);
 int cmd_sim_negotiate(struct cli *c, int argc, char **argv);
+int cmd_sim_fail(struct cli *c, int argc, char **argv);
 int cmd_version(struct cli *c, int argc, char **argv);
 
 #endif

@@ -38,6 +38,8 @@ static const struct cli_command commands[] = {
 	{"sim", "negotiate", cmd_sim_negotiate, "NAME ok|fail",
 	 "sim negotiator: resolve NAME's oldest negotiation (ok with none "
 	 "pending: the peer initiates)"},
+	{"sim", "fail", cmd_sim_fail, "N",
+	 "sim kernel: fail every Nth policy or SA operation (0: none)"},
 	{"version", NULL, cmd_version, "", "versions of eroute and erouted"},
 };
 

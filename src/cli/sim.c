@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* eroute sim packet / advance / negotiate: driving the simulated kernel,
- * the manual clock and the simulated negotiator. */
+/* eroute sim packet / advance / negotiate / fail: driving the simulated
+ * kernel, the manual clock and the simulated negotiator. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,4 +119,38 @@ cmd_sim_negotiate(struct cli *c, int argc, char **argv)
 				       "sim-negotiate", "name", argv[0],
 				       "result", argv[1]),
 			  done);
+}
+
+int
+cmd_sim_fail(struct cli *c, int argc, char **argv)
+{
+	json_t *res;
+	long long every;
+	char *end;
+	int ret;
+
+	if (argc != 1)
+		return cli_usage_error("sim fail needs N (0: no failures)");
+	errno = 0;
+	every = strtoll(argv[0], &end, 10);
+	if (end == argv[0] || *end != '\0' || errno != 0 || every < 0 ||
+	    every > 1000000)
+		return cli_usage_error("\"%s\": not a number 0-1000000",
+				       argv[0]);
+	ret = cli_query(c, json_pack("{s:s, s:I}", "cmd", "sim-fail", "every",
+				     (json_int_t)every),
+			&res);
+	if (ret != CLI_OK || res == NULL)
+		return ret;
+	if (every == 0)
+		printf("sim kernel: no operation fails");
+	else if (every == 1)
+		printf("sim kernel: every operation fails");
+	else
+		printf("sim kernel: 1 in %lld operations fails", every);
+	printf(" (%lld of %lld failed so far)\n",
+	       (long long)json_integer_value(json_object_get(res, "ops_failed")),
+	       (long long)json_integer_value(json_object_get(res, "ops")));
+	json_decref(res);
+	return CLI_OK;
 }

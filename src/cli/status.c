@@ -12,6 +12,7 @@ cmd_status(struct cli *c, int argc, char **argv)
 					   "EROUTE", "DETAIL"};
 	json_t *res, *conn;
 	struct table *t;
+	long long retries;
 	size_t i;
 	int ret;
 
@@ -61,10 +62,15 @@ cmd_status(struct cli *c, int argc, char **argv)
 		table_add(t, cells);
 	}
 	table_print(t);
-	printf("%zu connections; %lld bare shunts; kernel %s\n",
+	printf("%zu connections; %lld bare shunts; kernel %s",
 	       json_array_size(json_object_get(res, "connections")),
 	       (long long)json_integer_value(json_object_get(res, "bare_shunts")),
 	       json_string_value(json_object_get(res, "kernel")));
+	retries = json_integer_value(json_object_get(res, "kernel_retries"));
+	if (retries > 0)
+		printf("; %lld refused kernel operation%s waiting for a retry",
+		       retries, retries == 1 ? "" : "s");
+	printf("\n");
 	table_free(t);
 	json_decref(res);
 	return CLI_OK;

@@ -96,11 +96,13 @@ cmd_status(struct daemon *d, json_t *req, json_t **result, struct er_err *err)
 	(void)err;
 	er_engine_conn_foreach(d->engine, status_one, args);
 	json_decref(now);
-	*result = json_pack("{s:o, s:s, s:I, s:I, s:I}", "connections", conns,
-			    "kernel", d->kernel.ops->name, "now",
+	*result = json_pack("{s:o, s:s, s:I, s:I, s:I, s:I}", "connections",
+			    conns, "kernel", d->kernel.ops->name, "now",
 			    (json_int_t)daemon_now(d), "bare_shunts",
 			    (json_int_t)er_shunt_count(er_engine_shunts(d->engine)),
-			    "uptime", (json_int_t)(daemon_now(d) - d->started));
+			    "uptime", (json_int_t)(daemon_now(d) - d->started),
+			    "kernel_retries",
+			    (json_int_t)er_engine_retries(d->engine));
 #ifdef EROUTE_HAVE_XFRM
 	if (d->xfrm != NULL) {
 		struct er_xfrm_thresholds t;
@@ -127,12 +129,14 @@ cmd_status(struct daemon *d, json_t *req, json_t **result, struct er_err *err)
 		er_sim_stats(d->sim, &st);
 		json_object_set_new(
 			*result, "sim",
-			json_pack("{s:I, s:I, s:I, s:I}", "packets",
+			json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "packets",
 				  (json_int_t)st.packets, "acquires",
 				  (json_int_t)st.acquires, "acquires_lost",
 				  (json_int_t)st.acquires_lost,
 				  "inbound_policy_drops",
-				  (json_int_t)st.inbound_policy_drops));
+				  (json_int_t)st.inbound_policy_drops, "ops",
+				  (json_int_t)st.ops, "ops_failed",
+				  (json_int_t)st.ops_failed));
 	}
 	return 0;
 }
@@ -441,6 +445,28 @@ cmd_sim_advance(struct daemon *d, json_t *req, json_t **result,
 	return 0;
 }
 
+/* What a kernel that refuses operations does to the policies: the engine
+ * keeps the old ones, logs and retries every second (README: Security). */
+static int
+cmd_sim_fail(struct daemon *d, json_t *req, json_t **result,
+	     struct er_err *err)
+{
+	json_t *v = json_object_get(req, "every");
+	struct er_sim_stats st;
+
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > 1000000)
+		return er_err_set(err, -EINVAL,
+				  "\"every\" must be a number 0-1000000 "
+				  "(0: no failures)");
+	er_sim_set_fail_every(d->sim, (uint32_t)json_integer_value(v));
+	er_sim_stats(d->sim, &st);
+	*result = json_pack("{s:I, s:I, s:I}", "every", json_integer_value(v),
+			    "ops", (json_int_t)st.ops, "ops_failed",
+			    (json_int_t)st.ops_failed);
+	return 0;
+}
+
 static int
 cmd_sim_negotiate(struct daemon *d, json_t *req, json_t **result,
 		  struct er_err *err)
@@ -546,6 +572,13 @@ cmd_sim_advance_checked(struct daemon *d, json_t *req, json_t **result,
 	return cmd_sim(d, req, result, err, cmd_sim_advance);
 }
 
+static int
+cmd_sim_fail_checked(struct daemon *d, json_t *req, json_t **result,
+		     struct er_err *err)
+{
+	return cmd_sim(d, req, result, err, cmd_sim_fail);
+}
+
 static const struct command commands[] = {
 	{"status", cmd_status, false, "connections and their routing states"},
 	{"policy-list", cmd_policy_list, false, "the kernel's SPD"},
@@ -564,6 +597,8 @@ static const struct command commands[] = {
 	 "move the manual clock"},
 	{"sim-negotiate", cmd_sim_negotiate, true,
 	 "resolve a negotiation (sim negotiator)"},
+	{"sim-fail", cmd_sim_fail_checked, true,
+	 "fail every Nth kernel operation (sim kernel)"},
 	{"negotiator-register", NULL, true,
 	 "become the external negotiator"},
 	{"negotiation-result", cmd_negotiation_result, true,
