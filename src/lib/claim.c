@@ -141,7 +141,7 @@ key_free(struct er_engine *e, struct claim_key *k)
 		TAILQ_REMOVE(&e->dirty, k, dirty_link);
 	}
 	RB_REMOVE(claim_tree, &e->claims, k);
-	free(k);
+	pool_put(&e->key_pool, k);
 }
 
 static void
@@ -299,7 +299,7 @@ claim_set(struct er_engine *e, uint32_t owner, const struct er_policy *pol)
 	struct claim *cl = NULL;
 
 	if (k == NULL) {
-		k = calloc(1, sizeof(*k));
+		k = pool_get(&e->key_pool);
 		if (k == NULL)
 			return -ENOMEM;
 		k->dir = pol->dir;
@@ -313,7 +313,7 @@ claim_set(struct er_engine *e, uint32_t owner, const struct er_policy *pol)
 		}
 	}
 	if (cl == NULL) {
-		cl = calloc(1, sizeof(*cl));
+		cl = pool_get(&e->claim_pool);
 		if (cl == NULL) {
 			if (TAILQ_EMPTY(&k->claims))
 				sync_key(e, k);
@@ -359,7 +359,7 @@ claim_drop(struct er_engine *e, enum er_dir dir, const struct er_selector *sel,
 	if (cl == NULL)
 		return;
 	TAILQ_REMOVE(&k->claims, cl, link);
-	free(cl);
+	pool_put(&e->claim_pool, cl);
 	touch(e, k);
 	sync_key(e, k);
 }
@@ -483,7 +483,7 @@ claim_orphan(struct er_engine *e, enum er_dir dir, const struct er_selector *sel
 	struct claim_key *k = claim_key_find(e, dir, sel);
 
 	if (k == NULL) {
-		k = calloc(1, sizeof(*k));
+		k = pool_get(&e->key_pool);
 		if (k == NULL)
 			return -ENOMEM;
 		k->dir = dir;
@@ -545,10 +545,10 @@ claim_free_all(struct er_engine *e)
 	while ((k = RB_MIN(claim_tree, &e->claims)) != NULL) {
 		while ((cl = TAILQ_FIRST(&k->claims)) != NULL) {
 			TAILQ_REMOVE(&k->claims, cl, link);
-			free(cl);
+			pool_put(&e->claim_pool, cl);
 		}
 		RB_REMOVE(claim_tree, &e->claims, k);
-		free(k);
+		pool_put(&e->key_pool, k);
 	}
 	TAILQ_INIT(&e->touched);
 	TAILQ_INIT(&e->dirty);

@@ -460,6 +460,9 @@ er_engine_new(const struct er_engine_config *cfg, struct er_err *err)
 	e->sad = er_sad_new();
 	e->shunts = er_shunt_table_new();
 	RB_INIT(&e->claims);
+	pool_init(&e->conn_pool, sizeof(struct conn));
+	pool_init(&e->claim_pool, sizeof(struct claim));
+	pool_init(&e->key_pool, sizeof(struct claim_key));
 	TAILQ_INIT(&e->touched);
 	TAILQ_INIT(&e->dirty);
 	RB_INIT(&e->conns_by_name);
@@ -490,11 +493,11 @@ reqid_entry_free(struct lhash_node *n, void *arg)
 }
 
 static void
-conn_free(struct conn *c)
+conn_free(struct er_engine *e, struct conn *c)
 {
 	free(c->remote_clients);
 	free(c->reqids);
-	free(c);
+	pool_put(&e->conn_pool, c);
 }
 
 void
@@ -517,7 +520,7 @@ er_engine_free(struct er_engine *e)
 	}
 	while ((c = RB_MIN(conn_id_tree, &e->conns_by_id)) != NULL) {
 		RB_REMOVE(conn_id_tree, &e->conns_by_id, c);
-		conn_free(c);
+		conn_free(e, c);
 	}
 	lhash_fini(&e->reqid_by_sel);
 	lhash_drain(&e->reqid_by_num, reqid_entry_free, NULL);
@@ -529,6 +532,9 @@ er_engine_free(struct er_engine *e)
 	claim_free_all(e);
 	foreign_free_all(e);
 	route_free_all(e);
+	pool_fini(&e->conn_pool);
+	pool_fini(&e->claim_pool);
+	pool_fini(&e->key_pool);
 	er_spd_free(e->view);
 	er_sad_free(e->sad);
 	er_shunt_table_free(e->shunts);
@@ -1489,14 +1495,14 @@ conn_insert(struct er_engine *e, const struct er_conn_config *cc,
 	if (conn_by_name(e, cc->name) != NULL)
 		return er_err_set(err, -EEXIST, "%s: connection exists",
 				  cc->name);
-	c = calloc(1, sizeof(*c));
+	c = pool_get(&e->conn_pool);
 	if (c == NULL)
 		return er_err_set(err, -ENOMEM, "out of memory");
 	c->cfg = *cc;
 	c->remote_clients = calloc(cc->nremote, sizeof(*c->remote_clients));
 	c->reqids = calloc(cc->nremote, sizeof(*c->reqids));
 	if (c->remote_clients == NULL || c->reqids == NULL) {
-		conn_free(c);
+		conn_free(e, c);
 		return er_err_set(err, -ENOMEM, "out of memory");
 	}
 	memcpy(c->remote_clients, cc->remote_clients,
@@ -1515,7 +1521,7 @@ conn_insert(struct er_engine *e, const struct er_conn_config *cc,
 						     &sel);
 				reqid_put(e, &sel);
 			}
-			conn_free(c);
+			conn_free(e, c);
 			return er_err_set(err, ret, "%s: no reqid left",
 					  cc->name);
 		}
@@ -1525,7 +1531,7 @@ conn_insert(struct er_engine *e, const struct er_conn_config *cc,
 			er_conn_out_selector(cc, &cc->remote_clients[i], &sel);
 			reqid_put(e, &sel);
 		}
-		conn_free(c);
+		conn_free(e, c);
 		return er_err_set(err, -ENOMEM, "out of memory");
 	}
 	c->id = e->next_conn_id++;
@@ -1567,7 +1573,7 @@ conn_free_deleted(struct er_engine *e, struct conn *c)
 		RB_REMOVE(conn_timer_tree, &e->timers, c);
 	RB_REMOVE(conn_name_tree, &e->conns_by_name, c);
 	RB_REMOVE(conn_id_tree, &e->conns_by_id, c);
-	conn_free(c);
+	conn_free(e, c);
 }
 
 /* The instance of a group for one peer, made if needed.  A new instance

@@ -14,6 +14,7 @@
 
 #include "compat/tree.h"
 #include "lhash.h"
+#include "pool.h"
 
 /* ---- claims ------------------------------------------------------ */
 
@@ -182,6 +183,8 @@ struct er_engine {
 	struct er_sad *sad;		/* SAs we installed or reserved */
 	struct er_shunt_table *shunts;
 	struct claim_tree claims;
+	/* Where connections, claims and claim keys come from. */
+	struct pool conn_pool, claim_pool, key_pool;
 	struct claim_key_list touched;
 	struct conn_name_tree conns_by_name;
 	struct conn_id_tree conns_by_id;

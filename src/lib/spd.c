@@ -23,6 +23,7 @@
 #include "eroute/spd.h"
 
 #include "compat/tree.h"
+#include "pool.h"
 
 struct spd_entry {
 	struct er_policy pol;
@@ -45,6 +46,7 @@ struct er_spd {
 	struct er_cls *cls[ER_DIR_COUNT];
 	struct spd_dead_list dead;
 	size_t ndead;
+	struct pool entries;	/* struct spd_entry */
 };
 
 static int
@@ -152,6 +154,7 @@ er_spd_new(void)
 	if (spd == NULL)
 		return NULL;
 	TAILQ_INIT(&spd->dead);
+	pool_init(&spd->entries, sizeof(struct spd_entry));
 	for (int d = 0; d < ER_DIR_COUNT; d++) {
 		RB_INIT(&spd->id[d]);
 		RB_INIT(&spd->order[d]);
@@ -175,15 +178,16 @@ er_spd_free(struct er_spd *spd)
 		/* Remove before freeing: RB_NEXT would climb to freed parents. */
 		while ((e = RB_MIN(spd_id_tree, &spd->id[d])) != NULL) {
 			RB_REMOVE(spd_id_tree, &spd->id[d], e);
-			free(e);
+			pool_put(&spd->entries, e);
 		}
 	}
 	for (e = TAILQ_FIRST(&spd->dead); e != NULL; e = next) {
 		next = TAILQ_NEXT(e, dead_link);
-		free(e);
+		pool_put(&spd->entries, e);
 	}
 	for (int d = 0; d < ER_DIR_COUNT; d++)
 		er_cls_free(spd->cls[d]);
+	pool_fini(&spd->entries);
 	free(spd);
 }
 
@@ -228,14 +232,14 @@ er_spd_add(struct er_spd *spd, const struct er_policy *pol,
 		return ret;
 	if (find(spd, pol->dir, &pol->sel) != NULL)
 		return -EEXIST;
-	e = calloc(1, sizeof(*e));
+	e = pool_get(&spd->entries);
 	if (e == NULL)
 		return -ENOMEM;
 	e->pol = *pol;
 	ret = er_cls_add(spd->cls[pol->dir], &e->pol.sel, pol->priority,
 			 &e->pol, &e->cls);
 	if (ret < 0) {
-		free(e);
+		pool_put(&spd->entries, e);
 		return ret;
 	}
 	RB_INSERT(spd_id_tree, &spd->id[pol->dir], e);
@@ -308,7 +312,7 @@ unlink_entry(struct er_spd *spd, struct spd_entry *e)
 	e->cls = NULL;
 	spd->count[dir]--;
 	if (e->refcnt == 0) {
-		free(e);
+		pool_put(&spd->entries, e);
 		return 0;
 	}
 	e->dead = true;
@@ -422,7 +426,7 @@ er_spd_unref(struct er_spd *spd, const struct er_policy *pol)
 	if (e->dead && e->refcnt == 0) {
 		TAILQ_REMOVE(&spd->dead, e, dead_link);
 		spd->ndead--;
-		free(e);
+		pool_put(&spd->entries, e);
 	}
 }
 
@@ -480,7 +484,7 @@ er_spd_reap(struct er_spd *spd)
 			continue;
 		TAILQ_REMOVE(&spd->dead, e, dead_link);
 		spd->ndead--;
-		free(e);
+		pool_put(&spd->entries, e);
 		n++;
 	}
 	return n;
