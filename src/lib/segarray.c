@@ -77,6 +77,15 @@ seg_len(const struct segarray *a, unsigned k)
  * so even these cost no time proportional to their size up front. */
 #define SEG_HUGE (2u << 20)
 
+/* Every array's mapped segments, for segarray_mapped_bytes(). */
+static size_t mapped_bytes;
+
+size_t
+segarray_mapped_bytes(void)
+{
+	return __atomic_load_n(&mapped_bytes, __ATOMIC_RELAXED);
+}
+
 static void *
 seg_mem_alloc(struct memacct *m, size_t size, bool zero)
 {
@@ -97,6 +106,7 @@ seg_mem_alloc(struct memacct *m, size_t size, bool zero)
 	if (q + size < p + len)
 		munmap(q + size, (size_t)(p + len - (q + size)));
 	madvise(q, size, MADV_HUGEPAGE);
+	__atomic_add_fetch(&mapped_bytes, size, __ATOMIC_RELAXED);
 	m->bytes += size;
 	if (m->bytes > m->peak)
 		m->peak = m->bytes;
@@ -111,6 +121,7 @@ seg_mem_free(struct memacct *m, void *p, size_t size)
 		return;
 	}
 	m->bytes -= size;
+	__atomic_sub_fetch(&mapped_bytes, size, __ATOMIC_RELAXED);
 	munmap(p, size);
 }
 

@@ -95,4 +95,10 @@ void segarray_shrink(struct segarray *a, struct memacct *m);
  */
 void segarray_fini(struct segarray *a, struct memacct *m);
 
+/**
+ * segarray_mapped_bytes - bytes of the large segments mapped now, over
+ *	every array of the process: memory malloc's statistics do not see
+ */
+size_t segarray_mapped_bytes(void);
+
 #endif

@@ -27,6 +27,7 @@
 #include "eroute/sim.h"
 
 #include "acquire_storm.h"
+#include "segarray.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 /* The sanitizer's allocator keeps the count mallinfo2() would. */
@@ -106,15 +107,18 @@ rss_peak_kb(void)
 	return (size_t)ru.ru_maxrss;
 }
 
+/* malloc's, and liberoute's large segments, which it maps itself (its
+ * pools, the SAD's and the classifier's arrays). */
 static size_t
 heap_in_use(void)
 {
 #if defined(__SANITIZE_ADDRESS__)
-	return __sanitizer_get_current_allocated_bytes();
+	return __sanitizer_get_current_allocated_bytes() +
+	       segarray_mapped_bytes();
 #else
 	struct mallinfo2 mi = mallinfo2();
 
-	return mi.uordblks + mi.hblkhd;
+	return mi.uordblks + mi.hblkhd + segarray_mapped_bytes();
 #endif
 }
 

@@ -79,8 +79,9 @@ struct storm_result {
 	double total_s;			/* setup to teardown */
 	uint64_t sim_seconds;		/* simulated time that passed */
 	/* Memory: the process's peak RSS (getrusage) and the heap in use
-	 * (mallinfo2, or the sanitizer's allocator), before the engine
-	 * existed and at their highest during the run. */
+	 * (mallinfo2, or the sanitizer's allocator, plus the segments
+	 * liberoute maps itself), before the engine existed and at their
+	 * highest during the run. */
 	size_t rss_base_kb, rss_peak_kb;
 	size_t heap_base, heap_peak, heap_end;
 	/* The first thing that went wrong, or "". */
