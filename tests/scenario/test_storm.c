@@ -31,7 +31,8 @@ enum { PACKETS = 1000000, PEERS = 100000 };
  * What the engine and the simulated kernel may hold per peer at the
  * storm's height: an instance (its connection, reqid and route), its
  * claims and policies in the engine's view and in the kernel, in and out,
- * and two SAs in each.  Measured: about 6 KiB of heap per peer; the bound
+ * and two SAs in each.  Measured: about 9 KiB of heap per peer (pool
+ * segments counted whole, README: Benchmarks); the bound
  * leaves room, and a leak per packet (ten per peer) of more than a few
  * hundred bytes would break it.
  */
