@@ -14,7 +14,8 @@ pool_init(struct pool *p, size_t esize)
 	if (esize < sizeof(void *))
 		esize = sizeof(void *);
 	/* Whole words, so that every element is aligned as malloc's are
-	 * for the structs kept here (segments are 64-byte aligned). */
+	 * for the structs kept here; segments are 64-byte aligned, so
+	 * elements of a multiple of 64 bytes are too. */
 	esize = (esize + sizeof(void *) - 1) & ~(sizeof(void *) - 1);
 	memset(p, 0, sizeof(*p));
 	p->esize = esize;
@@ -27,7 +28,10 @@ pool_get(struct pool *p)
 	void *e;
 
 #ifdef POOL_PASSTHROUGH
-	e = calloc(1, p->esize);
+	/* As aligned as a segment's elements can be. */
+	e = aligned_alloc(64, (p->esize + 63) & ~(size_t)63);
+	if (e != NULL)
+		memset(e, 0, p->esize);
 #else
 	if (p->free != NULL) {
 		e = p->free;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Object pools: the engine's connections and claims and the SPD's
- * entries.  Starting 100 000 connections touches some 270 MB of fresh
+ * Object pools: the engine's connections and claims, the SPD's entries,
+ * the SAD's entries and B+ tree nodes.  Starting 100 000 connections touches some 270 MB of fresh
  * memory, and in a virtual machine a fresh 4 KiB page costs more than the
  * work done in it; a pool takes its elements from a segmented array
  * (segarray.h) whose large segments are huge pages, so that the same start
@@ -10,8 +10,9 @@
  * reused first (last in, first out), and when the last one is put every
  * segment goes back at once.
  *
- * Under AddressSanitizer a pool is plain calloc() and free(), so that a
- * use after put is still caught.  Internal to liberoute.
+ * Under AddressSanitizer a pool is plain aligned_alloc() and free(), so
+ * that a use after put is still caught; so every element must be put
+ * before pool_fini().  Internal to liberoute.
  */
 #ifndef EROUTE_POOL_H
 #define EROUTE_POOL_H
@@ -21,7 +22,8 @@
 
 #include "segarray.h"
 
-/* Defined when pools are calloc() and free() (AddressSanitizer builds). */
+/* Defined when pools are aligned_alloc() and free() (AddressSanitizer
+ * builds). */
 #if defined(__SANITIZE_ADDRESS__)
 #define POOL_PASSTHROUGH 1
 #elif defined(__has_feature)

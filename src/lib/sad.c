@@ -8,9 +8,9 @@
  *
  * The hash is a linear hash (lhash.h): it grows and shrinks one bucket per
  * add or delete, over a segmented bucket array that is never copied, so no
- * add or delete pays for the size of the SAD.  Entries come
- * from a pool of segments too (large ones on huge pages, so that lookups
- * in a big SAD do not miss the TLB at every entry).
+ * add or delete pays for the size of the SAD.  Entries and B+ tree nodes
+ * come from pools (pool.h) of segments too (large ones on huge pages, so
+ * that lookups in a big SAD do not miss the TLB at every entry).
  *
  * Why a B+ tree and not a red-black tree through the entries: at 1M SAs
  * an RB insert or delete walks some 20 entries, each a cache miss once the
@@ -33,7 +33,7 @@
 
 #include "mix.h"
 #include "lhash.h"
-#include "segarray.h"
+#include "pool.h"
 
 struct bt_node;
 
@@ -46,8 +46,6 @@ struct sad_entry {
 	bool soft_reported;
 } __attribute__((aligned(64)));
 
-/* Entries pooled 2^SAD_POOL_B0 at first, doubling. */
-#define SAD_POOL_B0 4
 
 /* Keys per B+ tree node: 32 keys of 24 bytes and their pointers are about
  * a kilobyte, a few cache lines read per binary search. */
@@ -80,14 +78,8 @@ struct er_sad {
 	struct bt_node *root;	 /* NULL when empty */
 	size_t count;
 	struct lhash hash;	 /* by id */
-	struct segarray pool;	 /* struct sad_entry */
-	uint32_t pool_top;	 /* entries below were handed out once */
-	struct sad_entry *free;	 /* linked through hnode.next */
-	struct segarray nodes;	 /* struct bt_node, pooled the same way */
-	uint32_t nodes_top;
-	struct bt_node *nfree;	 /* linked through next */
-	size_t nnodes;		 /* in use */
-	struct memacct mem;
+	struct pool entries;	 /* struct sad_entry */
+	struct pool nodes;	 /* struct bt_node */
 };
 
 static struct bt_key
@@ -150,34 +142,28 @@ bt_child_for(const struct bt_node *nd, const struct bt_key *k)
 static struct bt_node *
 bt_node_new(struct er_sad *sad, bool leaf)
 {
-	struct bt_node *nd = sad->nfree;
+	struct bt_node *nd = pool_get(&sad->nodes);
 
-	if (nd != NULL) {
-		sad->nfree = nd->next;
-	} else {
-		if (sad->nodes_top == UINT32_MAX ||
-		    (sad->nodes_top >= segarray_capacity(&sad->nodes) &&
-		     segarray_grow(&sad->nodes, &sad->mem) < 0))
-			return NULL;
-		nd = segarray_at(&sad->nodes, sad->nodes_top++);
-	}
-	memset(nd, 0, sizeof(*nd));
-	nd->leaf = leaf;
-	sad->nnodes++;
+	if (nd != NULL)
+		nd->leaf = leaf;
 	return nd;
 }
 
 static void
 bt_node_put(struct er_sad *sad, struct bt_node *nd)
 {
-	nd->next = sad->nfree;
-	sad->nfree = nd;
-	if (--sad->nnodes > 0)
+	pool_put(&sad->nodes, nd);
+}
+
+/* Put @nd and every node under it. */
+static void
+bt_put_all(struct er_sad *sad, struct bt_node *nd)
+{
+	if (nd == NULL)
 		return;
-	/* None left: every segment goes back. */
-	segarray_fini(&sad->nodes, &sad->mem);
-	sad->nodes_top = 0;
-	sad->nfree = NULL;
+	for (unsigned i = 0; !nd->leaf && i < nd->n; i++)
+		bt_put_all(sad, nd->child[i]);
+	bt_node_put(sad, nd);
 }
 
 /* A node's lines are fetched at once rather than one per probe of the
@@ -443,40 +429,17 @@ hnode_entry(struct lhash_node *n)
 /* ---- the entry pool ----------------------------------------------- */
 
 static struct sad_entry *
-pool_get(struct er_sad *sad)
+entry_get(struct er_sad *sad)
 {
-	struct sad_entry *e = sad->free;
-
-	if (e != NULL) {
-		sad->free = e->hnode.next != NULL ? hnode_entry(e->hnode.next)
-						  : NULL;
-	} else {
-		if (sad->pool_top == UINT32_MAX ||
-		    (sad->pool_top >= segarray_capacity(&sad->pool) &&
-		     segarray_grow(&sad->pool, &sad->mem) < 0))
-			return NULL;
-		e = segarray_at(&sad->pool, sad->pool_top++);
-	}
-	/* The caller copies the SA in; only what is outside it is set. */
-	e->leaf = NULL;
-	e->hnode.next = NULL;
-	e->soft_reported = false;
-	return e;
+	return pool_get(&sad->entries);
 }
 
 /* Key material is wiped before the entry is reused or released. */
 static void
-pool_put(struct er_sad *sad, struct sad_entry *e)
+entry_put(struct er_sad *sad, struct sad_entry *e)
 {
 	explicit_bzero(&e->sa.keys, sizeof(e->sa.keys));
-	e->hnode.next = sad->free != NULL ? &sad->free->hnode : NULL;
-	sad->free = e;
-	if (sad->count > 0)
-		return;
-	/* Empty: give every segment back (one free each). */
-	segarray_fini(&sad->pool, &sad->mem);
-	sad->pool_top = 0;
-	sad->free = NULL;
+	pool_put(&sad->entries, e);
 }
 
 /* The entry of @id in the chain from @n (whose ids hash to @hv), or NULL. */
@@ -561,8 +524,8 @@ er_sad_new(void)
 		free(sad);
 		return NULL;
 	}
-	segarray_init(&sad->pool, sizeof(struct sad_entry), SAD_POOL_B0, false);
-	segarray_init(&sad->nodes, sizeof(struct bt_node), SAD_POOL_B0, false);
+	pool_init(&sad->entries, sizeof(struct sad_entry));
+	pool_init(&sad->nodes, sizeof(struct bt_node));
 	return sad;
 }
 
@@ -570,19 +533,16 @@ er_sad_new(void)
 void
 er_sad_free(struct er_sad *sad)
 {
-	struct sad_entry *e;
-
 	if (sad == NULL)
 		return;
-	/* Wipe every key; the pool's segments go at once. */
+	/* Every entry, its keys wiped, then the nodes that held them. */
 	for (struct bt_node *l = bt_first_leaf(sad); l != NULL; l = l->next) {
-		for (unsigned i = 0; i < l->n; i++) {
-			e = l->ent[i];
-			explicit_bzero(&e->sa.keys, sizeof(e->sa.keys));
-		}
+		for (unsigned i = 0; i < l->n; i++)
+			entry_put(sad, l->ent[i]);
 	}
-	segarray_fini(&sad->nodes, &sad->mem);
-	segarray_fini(&sad->pool, &sad->mem);
+	bt_put_all(sad, sad->root);
+	pool_fini(&sad->entries);
+	pool_fini(&sad->nodes);
 	lhash_fini(&sad->hash);
 	free(sad);
 }
@@ -616,12 +576,12 @@ er_sad_add(struct er_sad *sad, const struct er_sa *sa, const struct er_sa **out)
 		return ret;
 	if (find(sad, &sa->id) != NULL)
 		return -EEXIST;
-	e = pool_get(sad);
+	e = entry_get(sad);
 	if (e == NULL)
 		return -ENOMEM;
 	e->sa = *sa;
 	if (bt_insert(sad, e) < 0) {
-		pool_put(sad, e);
+		entry_put(sad, e);
 		return -ENOMEM;
 	}
 	lhash_insert(&sad->hash, &e->hnode, id_hash(&e->sa.id));
@@ -673,7 +633,7 @@ er_sad_del(struct er_sad *sad, const struct er_sa_id *id)
 	bt_remove(sad, e);
 	sad->count--;
 	lhash_remove(&sad->hash, &e->hnode);
-	pool_put(sad, e);
+	entry_put(sad, e);
 	return 0;
 }
 
@@ -825,7 +785,8 @@ er_sad_count(const struct er_sad *sad)
 size_t
 er_sad_bytes(const struct er_sad *sad)
 {
-	return sizeof(*sad) + sad->mem.bytes + sad->hash.mem.bytes;
+	return sizeof(*sad) + pool_bytes(&sad->entries) +
+	       pool_bytes(&sad->nodes) + sad->hash.mem.bytes;
 }
 
 const struct er_sa *
