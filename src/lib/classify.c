@@ -335,7 +335,7 @@ er_cls_new(void)
 	segarray_init(&c->pool, sizeof(struct er_cls_rule), CLS_POOL_B0, false);
 	c->pool_top = 1;
 	cls_blk_init(c);
-	c->simd = cls_simd_supported();
+	er_cls_set_simd(c, true);
 	return c;
 }
 
@@ -454,7 +454,11 @@ er_cls_lookup_batch(const struct er_cls *cls, const struct er_packet *pkts,
 bool
 er_cls_set_simd(struct er_cls *cls, bool enable)
 {
+	cls_walk_blk_fn *vec = cls_simd_walk_blk();
+
 	cls->simd = enable && cls_simd_supported();
+	cls->walk_blk =
+	        cls->simd && vec != NULL ? vec : cls_walk_blk_portable;
 	return cls->simd;
 }
 

@@ -20,7 +20,7 @@
  * match test reads, rather than rule by rule.
  *
  * Indices, not pointers, link rules (0 = none): a rule is 128 bytes in a
- * segmented pool, and a bucket slot is 8 bytes.
+ * segmented pool, and a bucket slot is 32 bytes.
  */
 #ifndef EROUTE_CLASSIFY_IMPL_H
 #define EROUTE_CLASSIFY_IMPL_H
@@ -84,17 +84,24 @@ struct er_cls_rule {
 	struct er_port_range raw_sport, raw_dport; /* as given */
 } __attribute__((aligned(64)));
 
-/* A bucket: its first group's hash, head, filter block (or the rule
- * itself, CLS_SINGLE, for a group of one) and best priority; CLS_MORE says the head's bnext leads to more groups, so a
- * probe that misses the first hash can stop without touching a rule, and
- * one that finds it goes straight to the block (or nowhere, when the
- * group's best is already beaten). */
+/* A bucket: its first two groups, each as its hash, head, filter block
+ * (or the rule itself, CLS_SINGLE, for a group of one) and best priority.
+ * CLS_MORE on the second head says its bnext leads to more groups, so a
+ * probe that misses both hashes can stop without touching a rule (a bucket
+ * of three or more groups is rare: groups are at most half the buckets),
+ * and one that finds its hash goes straight to the block (or nowhere, when
+ * the group's best is already beaten).  An empty half has hash, head and
+ * block 0.  32 bytes: a slot never straddles a cache line. */
 #define CLS_MORE 0x80000000u
-struct cls_slot {
+struct cls_slot_group {
 	uint32_t hash;
 	uint32_t ref;
 	uint32_t blk;
 	uint32_t prio;
+};
+
+struct cls_slot {
+	struct cls_slot_group g[2];
 };
 
 /*
@@ -168,8 +175,17 @@ struct cls_sig {
 	uint32_t xmask;
 };
 
+struct cls_pkt;
+
+/* Walk a group's block for a packet (classify_lookup.c, classify_simd.c):
+ * keep in *best / *bp the group's best match if it beats *bp. */
+typedef void cls_walk_blk_fn(const struct er_cls *c, const struct cls_blk *b,
+                             const struct cls_pkt *p,
+                             const struct er_cls_rule **best, uint64_t *bp);
+
 struct er_cls {
 	struct cls_table **order[CLS_FAM_COUNT]; /* by (bound, id) */
+	cls_walk_blk_fn *walk_blk;               /* portable or vector */
 	uint32_t ntab[CLS_FAM_COUNT], captab[CLS_FAM_COUNT];
 	struct segarray pool; /* struct er_cls_rule; index 0 unused */
 	uint32_t pool_top;    /* indices below were handed out once */
@@ -347,6 +363,18 @@ cls_ent_matches(const struct cls_ent *e, const struct cls_pkt *p)
 
 /* classify.c */
 bool cls_rule_before(const struct er_cls_rule *a, const struct er_cls_rule *b);
+
+/* Rule @r matches: keep it if it beats *best (a better priority, or an
+ * equal one and an earlier place in the order). */
+static inline void
+cls_take(const struct er_cls_rule *r, const struct er_cls_rule **best,
+         uint64_t *bp)
+{
+	if (r->prio < *bp || cls_rule_before(r, *best)) {
+		*best = r;
+		*bp = r->prio;
+	}
+}
 void cls_table_reorder(struct er_cls *c, struct cls_table *t);
 
 /* classify_table.c */
@@ -391,6 +419,10 @@ typedef void cls_hash_chunk4_fn(const struct cls_table *t, struct cls_chunk *ch,
 
 /* classify_lookup.c */
 int cls_pkt_load(struct cls_pkt *cp, const struct er_packet *pkt);
+void cls_walk_list(const struct er_cls *c, uint32_t idx,
+                   const struct cls_pkt *p, const struct er_cls_rule **best,
+                   uint64_t *bp);
+cls_walk_blk_fn cls_walk_blk_portable;
 cls_hash_chunk4_fn cls_hash_chunk4_portable;
 void cls_lookup_batch_with(const struct er_cls *c, const struct er_packet *pkts,
                            size_t n, void **out, cls_hash_chunk4_fn *hash4);
@@ -403,6 +435,7 @@ int cls_check(const struct er_cls *c, char *buf, size_t len);
 
 /* classify_simd.c */
 bool cls_simd_supported(void);
+cls_walk_blk_fn *cls_simd_walk_blk(void); /* NULL: none for this CPU */
 void cls_lookup_batch_simd(const struct er_cls *c, const struct er_packet *pkts,
                            size_t n, void **out);
 

@@ -58,9 +58,9 @@ cls_pkt_load(struct cls_pkt *cp, const struct er_packet *pkt)
 
 /* Walk the list from rule @idx for a packet (the members of a group past
  * its block); keep the better of what matches and *best. */
-static void
-walk_list(const struct er_cls *c, uint32_t idx, const struct cls_pkt *p,
-          const struct er_cls_rule **best, uint64_t *bp)
+void
+cls_walk_list(const struct er_cls *c, uint32_t idx, const struct cls_pkt *p,
+              const struct er_cls_rule **best, uint64_t *bp)
 {
 	while (idx != 0) {
 		const struct er_cls_rule *r = cls_rule(c, idx);
@@ -68,31 +68,22 @@ walk_list(const struct er_cls *c, uint32_t idx, const struct cls_pkt *p,
 		if (r->prio > *bp)
 			return;
 		if (cls_rule_matches(r, p)) {
-			if (r->prio < *bp || cls_rule_before(r, *best)) {
-				*best = r;
-				*bp = r->prio;
-			}
+			cls_take(r, best, bp);
 			return;
 		}
 		idx = r->next;
 	}
 }
 
-/* Walk the group @ref (a block, or a rule of its own with CLS_SINGLE)
- * for a packet, in group order, up to its first match or its first member
- * worse than *bp. */
-static inline void
-walk(const struct er_cls *c, uint32_t ref, const struct cls_pkt *p,
-     const struct er_cls_rule **best, uint64_t *bp)
+/* Walk block @b for a packet, entry by entry, up to its first match or
+ * its first entry worse than *bp, then the group's members past it. */
+void
+cls_walk_blk_portable(const struct er_cls *c, const struct cls_blk *b,
+                      const struct cls_pkt *p, const struct er_cls_rule **best,
+                      uint64_t *bp)
 {
-	const struct cls_blk *b;
 	uint32_t i;
 
-	if (ref & CLS_SINGLE) {
-		walk_list(c, ref & ~CLS_SINGLE, p, best, bp);
-		return;
-	}
-	b = cls_blk_at(c, ref);
 	for (i = 0; i < b->n; i++) {
 		const struct cls_ent *e = &b->e[i];
 		const struct er_cls_rule *r;
@@ -104,30 +95,46 @@ walk(const struct er_cls *c, uint32_t ref, const struct cls_pkt *p,
 		r = cls_rule(c, e->idx);
 		if ((e->flags & CLS_ENT_PARTIAL) && !cls_rule_matches(r, p))
 			continue;
-		if (e->prio < *bp || cls_rule_before(r, *best)) {
-			*best = r;
-			*bp = r->prio;
-		}
+		cls_take(r, best, bp);
 		return;
 	}
 	if (b->n == CLS_BLK_MAX)
-		walk_list(c, cls_rule(c, b->e[i - 1].idx)->next, p, best, bp);
+		cls_walk_list(c, cls_rule(c, b->e[i - 1].idx)->next, p, best,
+		              bp);
+}
+
+/* Walk the group @ref (a block, or a rule of its own with CLS_SINGLE)
+ * for a packet, in group order, up to its first match or its first member
+ * worse than *bp. */
+static inline void
+walk(const struct er_cls *c, uint32_t ref, const struct cls_pkt *p,
+     const struct er_cls_rule **best, uint64_t *bp)
+{
+	if (ref & CLS_SINGLE)
+		cls_walk_list(c, ref & ~CLS_SINGLE, p, best, bp);
+	else
+		c->walk_blk(c, cls_blk_at(c, ref), p, best, bp);
 }
 
 /* The group (as walk() takes it) with hash @h behind slot @s, or 0; 0 too when
- * the group's best is worse than @bp.  The common cases (empty, first
- * group, one group of another hash) take no branch that depends on the
- * data; only a bucket of several groups walks. */
+ * the group's best is worse than @bp.  The common cases (empty, one of the
+ * slot's two groups, groups of other hashes) take no branch that depends
+ * on the data; only a bucket of three or more groups walks.  The hashes of
+ * a table's groups are distinct and an empty half has block 0, so at most
+ * one half gives a block. */
 static inline uint32_t
 slot_group(const struct er_cls *c, const struct cls_slot *s, uint32_t h,
            uint64_t bp)
 {
-	uint32_t ref = s->ref, i, blk;
+	const struct cls_slot_group *g0 = &s->g[0], *g1 = &s->g[1];
+	uint32_t blk, i;
 
-	/* An empty slot has hash 0 and blk 0: either way, 0. */
-	blk = s->hash == h && s->prio <= bp ? s->blk : 0;
-	if (__builtin_expect(s->hash != h && (ref & CLS_MORE), 0)) {
-		for (i = cls_rule(c, ref & ~CLS_MORE)->bnext; i != 0;
+	blk = g0->hash == h && g0->prio <= bp ? g0->blk : 0;
+	blk |= g1->hash == h && g1->prio <= bp ? g1->blk : 0;
+	if (__builtin_expect(g0->hash != h && g1->hash != h &&
+	                             (g1->ref & CLS_MORE),
+	                     0)) {
+		for (i = cls_rule(c, g1->ref & ~CLS_MORE)->bnext; i != 0;
 		     i = cls_rule(c, i)->bnext) {
 			const struct er_cls_rule *r = cls_rule(c, i);
 

@@ -86,7 +86,106 @@ hash_chunk4_avx512(const struct cls_table *t, struct cls_chunk *ch, uint32_t n)
 		_mm512_storeu_si512(&ch->h[k], h);
 	}
 }
+
+/*
+ * A block's entries tested all at once: each field of up to 16 entries
+ * gathered into one vector (the entries are 28 bytes apart), every test of
+ * cls_ent_matches() done lane by lane, and the lanes that pass with a
+ * priority not worse than *bp taken in group order, the first one that
+ * the rule confirms (IPv6 entries test one word of each prefix) being the
+ * group's best.  Lanes past the block's entries are masked off, so no
+ * byte past them is read.  Same answers as cls_walk_blk_portable().
+ */
+__attribute__((target("avx512f"))) static void
+walk_blk_avx512(const struct er_cls *c, const struct cls_blk *b,
+                const struct cls_pkt *p, const struct er_cls_rule **best,
+                uint64_t *bp)
+{
+	const __mmask16 live = (__mmask16)((1u << b->n) - 1);
+	const __m512i off = _mm512_mullo_epi32(
+	        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
+	                          14, 15),
+	        _mm512_set1_epi32((int)sizeof(struct cls_ent)));
+	const __m512i zero = _mm512_setzero_si512();
+	const __m512i ones = _mm512_set1_epi32(-1);
+	const __m512i b8 = _mm512_set1_epi32(0xff);
+	const __m512i b16 = _mm512_set1_epi32(0xffff);
+	const char *base = (const char *)b->e;
+	__m512i prio, src, dst, sp, dp, misc, w, ps, pd, t;
+	__mmask16 ok, miss;
+	uint32_t sport = p->ports >> 16, dport = p->ports & 0xffff;
+
+	prio = _mm512_mask_i32gather_epi32(zero, live, off, base, 1);
+	ok = live;
+	if (*bp <= UINT32_MAX)
+		ok = _mm512_mask_cmple_epu32_mask(live, prio,
+		                                  _mm512_set1_epi32((int)*bp));
+	if (ok == 0)
+		return;
+	src = _mm512_mask_i32gather_epi32(zero, ok, off, base + 8, 1);
+	dst = _mm512_mask_i32gather_epi32(zero, ok, off, base + 12, 1);
+	sp = _mm512_mask_i32gather_epi32(zero, ok, off, base + 16, 1);
+	dp = _mm512_mask_i32gather_epi32(zero, ok, off, base + 20, 1);
+	misc = _mm512_mask_i32gather_epi32(zero, ok, off, base + 24, 1);
+
+	/* Addresses: the packet's word each entry tests, against the entry's
+	 * word under its prefix bits (a shift by 32 gives 0: no bits). */
+	w = _mm512_srli_epi32(misc, 24); /* flags */
+	ps = _mm512_permutexvar_epi32(
+	        _mm512_and_si512(w, _mm512_set1_epi32(3)),
+	        _mm512_broadcast_i32x4(_mm_loadu_si128((const void *)p->src)));
+	pd = _mm512_permutexvar_epi32(
+	        _mm512_and_si512(_mm512_srli_epi32(w, 2), _mm512_set1_epi32(3)),
+	        _mm512_broadcast_i32x4(_mm_loadu_si128((const void *)p->dst)));
+	t = _mm512_sllv_epi32(ones,
+	                      _mm512_sub_epi32(_mm512_set1_epi32(32),
+	                                       _mm512_and_si512(misc, b8)));
+	miss = _mm512_test_epi32_mask(_mm512_xor_si512(ps, src), t);
+	t = _mm512_sllv_epi32(
+	        ones, _mm512_sub_epi32(
+	                      _mm512_set1_epi32(32),
+	                      _mm512_and_si512(_mm512_srli_epi32(misc, 8), b8)));
+	miss |= _mm512_test_epi32_mask(_mm512_xor_si512(pd, dst), t);
+	/* Protocol: any (0) or the packet's. */
+	t = _mm512_and_si512(_mm512_srli_epi32(misc, 16), b8);
+	miss |= _mm512_cmpneq_epi32_mask(t, zero) &
+	        _mm512_cmpneq_epi32_mask(t, _mm512_set1_epi32(p->proto));
+	/* Ports: port - lo > hi - lo, unsigned, is outside [lo, hi]. */
+	t = _mm512_and_si512(sp, b16);
+	miss |= _mm512_cmpgt_epu32_mask(
+	        _mm512_sub_epi32(_mm512_set1_epi32((int)sport), t),
+	        _mm512_sub_epi32(_mm512_srli_epi32(sp, 16), t));
+	t = _mm512_and_si512(dp, b16);
+	miss |= _mm512_cmpgt_epu32_mask(
+	        _mm512_sub_epi32(_mm512_set1_epi32((int)dport), t),
+	        _mm512_sub_epi32(_mm512_srli_epi32(dp, 16), t));
+
+	for (uint32_t m = ok & ~miss; m != 0; m &= m - 1) {
+		const struct cls_ent *e = &b->e[__builtin_ctz(m)];
+		const struct er_cls_rule *r = cls_rule(c, e->idx);
+
+		if ((e->flags & CLS_ENT_PARTIAL) && !cls_rule_matches(r, p))
+			continue;
+		cls_take(r, best, bp);
+		return;
+	}
+	/* No entry matched and none was worse than *bp: the members past a
+	 * full block may still. */
+	if (b->n == CLS_BLK_MAX && ok == live)
+		cls_walk_list(c, cls_rule(c, b->e[CLS_BLK_MAX - 1].idx)->next,
+		              p, best, bp);
+}
 #endif
+
+cls_walk_blk_fn *
+cls_simd_walk_blk(void)
+{
+#ifdef CLS_HAVE_X86
+	if (__builtin_cpu_supports("avx512f"))
+		return walk_blk_avx512;
+#endif
+	return NULL;
+}
 
 static cls_hash_chunk4_fn *
 simd_hash(void)

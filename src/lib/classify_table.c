@@ -11,8 +11,8 @@
  * the table's size.
  *
  * A bucket is a list of group heads (linked through bnext) whose first
- * element's hash is kept in the slot, so that most probes of a bucket that
- * does not hold the packet's hash never leave the slot array.  All hashes
+ * two elements' hashes are kept in the slot, so that most probes of a
+ * bucket that does not hold the packet's hash never leave the slot array.  All hashes
  * in a table's groups are distinct: two rules with the same hash are in the
  * same group whatever their fields, so a probe walks at most one group.
  *
@@ -137,6 +137,24 @@ cls_ent_fill(struct cls_ent *e, const struct er_cls_rule *r)
 
 /* ---- slots and buckets ------------------------------------------- */
 
+/* One half of a slot, for the group whose head is @head (0: none). */
+static void
+slot_group_set(const struct er_cls *c, struct cls_slot_group *g,
+               uint32_t head)
+{
+	const struct er_cls_rule *f;
+
+	if (head == 0) {
+		*g = (struct cls_slot_group){0};
+		return;
+	}
+	f = cls_rule(c, head);
+	g->hash = f->hash;
+	g->ref = head;
+	g->blk = f->count > 1 ? f->blk : head | CLS_SINGLE;
+	g->prio = f->prio;
+}
+
 /* Bucket @b's slot and filter byte, from its list of groups (@first,
  * then through bnext: a bucket holds few). */
 static void
@@ -144,30 +162,23 @@ slot_set(const struct er_cls *c, struct cls_table *t, uint32_t b,
          uint32_t first)
 {
 	struct cls_slot *s = cls_slot_at(t, b);
-	const struct er_cls_rule *f;
-	uint32_t filt = 0;
+	uint32_t filt = 0, second = 0;
 
 	for (uint32_t i = first; i != 0; i = cls_rule(c, i)->bnext)
 		filt |= cls_filt_bit(cls_rule(c, i)->hash);
 	*cls_filt_at(t, b) = (uint8_t)filt;
-	if (first == 0) {
-		s->hash = 0;
-		s->ref = 0;
-		s->blk = 0;
-		s->prio = 0;
-		return;
-	}
-	f = cls_rule(c, first);
-	s->hash = f->hash;
-	s->ref = first | (f->bnext != 0 ? CLS_MORE : 0);
-	s->blk = f->count > 1 ? f->blk : first | CLS_SINGLE;
-	s->prio = f->prio;
+	if (first != 0)
+		second = cls_rule(c, first)->bnext;
+	slot_group_set(c, &s->g[0], first);
+	slot_group_set(c, &s->g[1], second);
+	if (second != 0 && cls_rule(c, second)->bnext != 0)
+		s->g[1].ref |= CLS_MORE;
 }
 
 static uint32_t
 slot_first(const struct cls_slot *s)
 {
-	return s->ref & ~CLS_MORE;
+	return s->g[0].ref;
 }
 
 /* The head of the group with hash @h in bucket @b, or 0. */
@@ -176,15 +187,16 @@ bucket_find(const struct er_cls *c, const struct cls_table *t, uint32_t b,
             uint32_t h)
 {
 	const struct cls_slot *s = cls_slot_at(t, b);
-	uint32_t i = slot_first(s);
+	uint32_t i;
 
-	if (i == 0)
+	for (unsigned k = 0; k < 2; k++) {
+		if (s->g[k].ref != 0 && s->g[k].hash == h)
+			return s->g[k].ref & ~CLS_MORE;
+	}
+	if (!(s->g[1].ref & CLS_MORE))
 		return 0;
-	if (s->hash == h)
-		return i;
-	if (!(s->ref & CLS_MORE))
-		return 0;
-	for (i = cls_rule(c, i)->bnext; i != 0; i = cls_rule(c, i)->bnext) {
+	for (i = cls_rule(c, s->g[1].ref & ~CLS_MORE)->bnext; i != 0;
+	     i = cls_rule(c, i)->bnext) {
 		if (cls_rule(c, i)->hash == h)
 			return i;
 	}
