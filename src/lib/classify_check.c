@@ -131,36 +131,18 @@ check_table(const struct er_cls *c, const struct cls_table *t, char *buf,
 		            (unsigned long)t->id);
 	for (uint32_t b = 0; b < nb; b++) {
 		const struct cls_slot *s = cls_slot_at(t, b);
-		uint32_t first = s->g[0].ref, filt = 0, head = first;
+		uint32_t first = s->e.idx, filt = 0;
+		struct cls_slot want;
 
 		for (uint32_t i = first; i != 0; i = cls_rule(c, i)->bnext)
 			filt |= cls_filt_bit(cls_rule(c, i)->hash);
 		if (*cls_filt_at(t, b) != filt)
 			return fail(buf, len, "filter %u of table %lu stale", b,
 			            (unsigned long)t->id);
-		for (unsigned k = 0; k < 2; k++) {
-			const struct cls_slot_group *g = &s->g[k];
-			const struct er_cls_rule *h;
-
-			if (head == 0) {
-				if (g->hash != 0 || g->ref != 0 ||
-				    g->blk != 0 || g->prio != 0)
-					return fail(buf, len,
-					            "slot %u of table %lu: an "
-					            "empty half with flags",
-					            b, (unsigned long)t->id);
-				continue;
-			}
-			h = cls_rule(c, head);
-			if ((g->ref & ~CLS_MORE) != head ||
-			    (k == 0 && (g->ref & CLS_MORE)) ||
-			    (k == 1 && !!(g->ref & CLS_MORE) != (h->bnext != 0)) ||
-			    g->hash != h->hash || g->prio != h->prio ||
-			    g->blk != (h->count > 1 ? h->blk : head | CLS_SINGLE))
-				return fail(buf, len, "slot %u of table %lu stale", b,
-				            (unsigned long)t->id);
-			head = h->bnext;
-		}
+		cls_slot_fill(c, first, &want);
+		if (memcmp(s, &want, sizeof(want)) != 0)
+			return fail(buf, len, "slot %u of table %lu stale", b,
+			            (unsigned long)t->id);
 		if (first == 0)
 			continue;
 		for (uint32_t i = first; i != 0; i = cls_rule(c, i)->bnext) {

@@ -20,7 +20,7 @@
  * match test reads, rather than rule by rule.
  *
  * Indices, not pointers, link rules (0 = none): a rule is 128 bytes in a
- * segmented pool, and a bucket slot is 32 bytes.
+ * segmented pool, and a bucket slot is 64 bytes.
  */
 #ifndef EROUTE_CLASSIFY_IMPL_H
 #define EROUTE_CLASSIFY_IMPL_H
@@ -84,26 +84,6 @@ struct er_cls_rule {
 	struct er_port_range raw_sport, raw_dport; /* as given */
 } __attribute__((aligned(64)));
 
-/* A bucket: its first two groups, each as its hash, head, filter block
- * (or the rule itself, CLS_SINGLE, for a group of one) and best priority.
- * CLS_MORE on the second head says its bnext leads to more groups, so a
- * probe that misses both hashes can stop without touching a rule (a bucket
- * of three or more groups is rare: groups are at most half the buckets),
- * and one that finds its hash goes straight to the block (or nowhere, when
- * the group's best is already beaten).  An empty half has hash, head and
- * block 0.  32 bytes: a slot never straddles a cache line. */
-#define CLS_MORE 0x80000000u
-struct cls_slot_group {
-	uint32_t hash;
-	uint32_t ref;
-	uint32_t blk;
-	uint32_t prio;
-};
-
-struct cls_slot {
-	struct cls_slot_group g[2];
-};
-
 /*
  * A group's filter block: the first CLS_BLK_MAX rules of the group, in
  * group order, each as a 28-byte entry holding what a match test needs, so
@@ -134,10 +114,36 @@ struct cls_blk {
 	struct cls_ent e[];
 };
 
+/*
+ * A bucket, one cache line: its first two groups.  The first is held as
+ * its hash, its block (0 for a group of one) and its head rule's entry, so
+ * that a probe tests the group's best rule without reading the rule or the
+ * block: for most ClassBench groups, of one rule, the slot is all a probe
+ * reads.  The second is held as its hash, head (CLS_MORE: the head's
+ * bnext leads to more groups), block (or the head itself, CLS_SINGLE) and
+ * best priority.  A probe that misses both hashes stops here unless
+ * CLS_MORE is set (a bucket of three or more groups is rare: groups are
+ * at most half the buckets).  An empty bucket has e.idx 0; an empty second
+ * half has ref2 and blk2 0.
+ */
+#define CLS_MORE 0x80000000u
+struct cls_slot {
+	uint32_t hash;
+	uint32_t blk;
+	struct cls_ent e;
+	uint32_t hash2, ref2, blk2, prio2;
+	uint32_t unused[3];
+} __attribute__((aligned(64)));
+
 /* A block reference: index << 3 | size class; 0 is none.  Blocks of size
  * class k take 32 << k bytes, so that in an aligned segment none straddles
  * more cache lines than it must. */
 #define CLS_BLK_REF(idx, k) ((idx) << 3 | (k))
+
+/* On a block reference that a walk takes: the slot has tested the group's
+ * head (entry 0) already.  Block indices stay below 2^27 to leave it. */
+#define CLS_HEAD_DONE 0x40000000u
+#define CLS_BLK_IDX_MAX (1u << 27)
 
 /* A group of one rule has no block: its slot and lookups refer to the
  * rule itself (whose first line holds all a match needs), marked so. */
@@ -177,10 +183,11 @@ struct cls_sig {
 
 struct cls_pkt;
 
-/* Walk a group's block for a packet (classify_lookup.c, classify_simd.c):
- * keep in *best / *bp the group's best match if it beats *bp. */
+/* Walk a group's block from entry @from (0, or 1 when the slot tested the
+ * head) for a packet (classify_lookup.c, classify_simd.c): keep in *best /
+ * *bp the group's best match if it beats *bp. */
 typedef void cls_walk_blk_fn(const struct er_cls *c, const struct cls_blk *b,
-                             const struct cls_pkt *p,
+                             uint32_t from, const struct cls_pkt *p,
                              const struct er_cls_rule **best, uint64_t *bp);
 
 struct er_cls {
@@ -249,7 +256,8 @@ cls_probe(const struct cls_table *t, uint32_t b, uint32_t h)
 static inline struct cls_blk *
 cls_blk_at(const struct er_cls *c, uint32_t ref)
 {
-	return (struct cls_blk *)segarray_at(&c->blkpool[ref & 7], ref >> 3);
+	return (struct cls_blk *)segarray_at(&c->blkpool[ref & 7],
+	                                     (ref & ~CLS_HEAD_DONE) >> 3);
 }
 
 /* The bucket a hash falls in (linear hashing). */
@@ -364,18 +372,37 @@ cls_ent_matches(const struct cls_ent *e, const struct cls_pkt *p)
 /* classify.c */
 bool cls_rule_before(const struct er_cls_rule *a, const struct er_cls_rule *b);
 
-/* Rule @r matches: keep it if it beats *best (a better priority, or an
- * equal one and an earlier place in the order). */
+/* Rule @r, of priority @prio, matches: keep it if it beats *best (a
+ * better priority, or an equal one and an earlier place in the order).
+ * Only a tie reads the rules. */
 static inline void
-cls_take(const struct er_cls_rule *r, const struct er_cls_rule **best,
-         uint64_t *bp)
+cls_take(const struct er_cls_rule *r, uint32_t prio,
+         const struct er_cls_rule **best, uint64_t *bp)
 {
-	if (r->prio < *bp || cls_rule_before(r, *best)) {
+	if (prio < *bp || cls_rule_before(r, *best)) {
 		*best = r;
-		*bp = r->prio;
+		*bp = prio;
 	}
 }
 void cls_table_reorder(struct er_cls *c, struct cls_table *t);
+
+/* Does entry @e's rule match @p?  Then keep it if it beats *best.  An
+ * IPv6 entry's pass is confirmed on the rule. */
+static inline bool
+cls_ent_try(const struct er_cls *c, const struct cls_ent *e,
+            const struct cls_pkt *p, const struct er_cls_rule **best,
+            uint64_t *bp)
+{
+	const struct er_cls_rule *r;
+
+	if (!cls_ent_matches(e, p))
+		return false;
+	r = cls_rule(c, e->idx);
+	if ((e->flags & CLS_ENT_PARTIAL) && !cls_rule_matches(r, p))
+		return false;
+	cls_take(r, e->prio, best, bp);
+	return true;
+}
 
 /* classify_table.c */
 struct cls_table *cls_table_new(struct er_cls *c, unsigned fam,
@@ -391,6 +418,7 @@ int cls_table_insert(struct er_cls *c, struct cls_table *t,
 void cls_table_remove(struct er_cls *c, struct cls_table *t,
                       struct er_cls_rule *r);
 void cls_ent_fill(struct cls_ent *e, const struct er_cls_rule *r);
+void cls_slot_fill(const struct er_cls *c, uint32_t first, struct cls_slot *s);
 void cls_blk_init(struct er_cls *c);
 void cls_blk_fini(struct er_cls *c);
 

@@ -68,44 +68,35 @@ cls_walk_list(const struct er_cls *c, uint32_t idx, const struct cls_pkt *p,
 		if (r->prio > *bp)
 			return;
 		if (cls_rule_matches(r, p)) {
-			cls_take(r, best, bp);
+			cls_take(r, r->prio, best, bp);
 			return;
 		}
 		idx = r->next;
 	}
 }
 
-/* Walk block @b for a packet, entry by entry, up to its first match or
- * its first entry worse than *bp, then the group's members past it. */
+/* Walk block @b from entry @from for a packet, entry by entry, up to its
+ * first match or its first entry worse than *bp, then the group's members
+ * past it. */
 void
 cls_walk_blk_portable(const struct er_cls *c, const struct cls_blk *b,
-                      const struct cls_pkt *p, const struct er_cls_rule **best,
-                      uint64_t *bp)
+                      uint32_t from, const struct cls_pkt *p,
+                      const struct er_cls_rule **best, uint64_t *bp)
 {
-	uint32_t i;
-
-	for (i = 0; i < b->n; i++) {
-		const struct cls_ent *e = &b->e[i];
-		const struct er_cls_rule *r;
-
-		if (e->prio > *bp)
+	for (uint32_t i = from; i < b->n; i++) {
+		if (b->e[i].prio > *bp)
 			return;
-		if (!cls_ent_matches(e, p))
-			continue;
-		r = cls_rule(c, e->idx);
-		if ((e->flags & CLS_ENT_PARTIAL) && !cls_rule_matches(r, p))
-			continue;
-		cls_take(r, best, bp);
-		return;
+		if (cls_ent_try(c, &b->e[i], p, best, bp))
+			return;
 	}
 	if (b->n == CLS_BLK_MAX)
-		cls_walk_list(c, cls_rule(c, b->e[i - 1].idx)->next, p, best,
-		              bp);
+		cls_walk_list(c, cls_rule(c, b->e[CLS_BLK_MAX - 1].idx)->next,
+		              p, best, bp);
 }
 
-/* Walk the group @ref (a block, or a rule of its own with CLS_SINGLE)
- * for a packet, in group order, up to its first match or its first member
- * worse than *bp. */
+/* Walk the group @ref (a block, CLS_HEAD_DONE when its head is tested
+ * already, or a rule of its own with CLS_SINGLE) for a packet, in group
+ * order, up to its first match or its first member worse than *bp. */
 static inline void
 walk(const struct er_cls *c, uint32_t ref, const struct cls_pkt *p,
      const struct er_cls_rule **best, uint64_t *bp)
@@ -113,36 +104,42 @@ walk(const struct er_cls *c, uint32_t ref, const struct cls_pkt *p,
 	if (ref & CLS_SINGLE)
 		cls_walk_list(c, ref & ~CLS_SINGLE, p, best, bp);
 	else
-		c->walk_blk(c, cls_blk_at(c, ref), p, best, bp);
+		c->walk_blk(c, cls_blk_at(c, ref), ref & CLS_HEAD_DONE ? 1 : 0,
+		            p, best, bp);
 }
 
-/* The group (as walk() takes it) with hash @h behind slot @s, or 0; 0 too when
- * the group's best is worse than @bp.  The common cases (empty, one of the
- * slot's two groups, groups of other hashes) take no branch that depends
- * on the data; only a bucket of three or more groups walks.  The hashes of
- * a table's groups are distinct and an empty half has block 0, so at most
- * one half gives a block. */
+/*
+ * Probe slot @s for a packet of hash @h: when the first group has the
+ * hash, test its head, held in the slot, and give the rest of the group
+ * (its block, head done) only if the head does not match; when the second
+ * group has it, give that group; past them, look along the bucket's chain.
+ * 0: nothing (more) to walk, also when the group's best is worse than *bp.
+ */
 static inline uint32_t
-slot_group(const struct er_cls *c, const struct cls_slot *s, uint32_t h,
-           uint64_t bp)
+slot_probe(const struct er_cls *c, const struct cls_slot *s, uint32_t h,
+           const struct cls_pkt *p, const struct er_cls_rule **best,
+           uint64_t *bp)
 {
-	const struct cls_slot_group *g0 = &s->g[0], *g1 = &s->g[1];
-	uint32_t blk, i;
+	uint32_t i;
 
-	blk = g0->hash == h && g0->prio <= bp ? g0->blk : 0;
-	blk |= g1->hash == h && g1->prio <= bp ? g1->blk : 0;
-	if (__builtin_expect(g0->hash != h && g1->hash != h &&
-	                             (g1->ref & CLS_MORE),
-	                     0)) {
-		for (i = cls_rule(c, g1->ref & ~CLS_MORE)->bnext; i != 0;
-		     i = cls_rule(c, i)->bnext) {
-			const struct er_cls_rule *r = cls_rule(c, i);
-
-			if (r->hash == h)
-				return r->count > 1 ? r->blk : i | CLS_SINGLE;
-		}
+	if (s->hash == h && s->e.idx != 0) {
+		if (s->e.prio > *bp || cls_ent_try(c, &s->e, p, best, bp) ||
+		    s->blk == 0)
+			return 0;
+		return s->blk | CLS_HEAD_DONE;
 	}
-	return blk;
+	if (s->hash2 == h && s->ref2 != 0)
+		return s->prio2 <= *bp ? s->blk2 : 0;
+	if (__builtin_expect(!(s->ref2 & CLS_MORE), 1))
+		return 0;
+	for (i = cls_rule(c, s->ref2 & ~CLS_MORE)->bnext; i != 0;
+	     i = cls_rule(c, i)->bnext) {
+		const struct er_cls_rule *r = cls_rule(c, i);
+
+		if (r->hash == h)
+			return r->count > 1 ? r->blk : i | CLS_SINGLE;
+	}
+	return 0;
 }
 
 /* A prefetch never faults: no test for 0 needed. */
@@ -188,7 +185,7 @@ er_cls_lookup(const struct er_cls *cls, const struct er_packet *pkt)
 			__builtin_prefetch(sl[k]);
 		}
 		for (uint32_t k = 0; k < m; k++) {
-			g[k] = slot_group(cls, sl[k], h[k], bp);
+			g[k] = slot_probe(cls, sl[k], h[k], &cp, &best, &bp);
 			prefetch_group(cls, g[k]);
 		}
 		for (uint32_t k = 0; k < m; k++) {
@@ -241,8 +238,10 @@ race(const struct er_cls *c, struct cls_chunk *ch, unsigned fam, uint32_t n,
 			__builtin_prefetch(sl[k]);
 		}
 		for (uint32_t k = 0; k < n; k++) {
-			g[k] = slot_group(c, sl[k], ch->h[k],
-			                  ch->bp[ch->act[k]]);
+			uint32_t i = ch->act[k];
+
+			g[k] = slot_probe(c, sl[k], ch->h[k], &ch->cp[i],
+			                  &ch->best[i], &ch->bp[i]);
 			prefetch_group(c, g[k]);
 			cand[nc] = (uint8_t)k;
 			nc += g[k] != 0;

@@ -104,7 +104,7 @@ hash_chunk4_avx512(const struct cls_table *t, struct cls_chunk *ch, uint32_t n)
  * every block cost 5-10 %.
  */
 __attribute__((target("avx512f"))) static void
-walk_blk_avx512(const struct er_cls *c, const struct cls_blk *b,
+walk_blk_avx512(const struct er_cls *c, const struct cls_blk *b, uint32_t from,
                 const struct cls_pkt *p, const struct er_cls_rule **best,
                 uint64_t *bp)
 {
@@ -123,19 +123,13 @@ walk_blk_avx512(const struct er_cls *c, const struct cls_blk *b,
 	__mmask16 ok, miss;
 	uint32_t sport = p->ports >> 16, dport = p->ports & 0xffff;
 
-	if (e0->prio > *bp)
-		return;
-	if (cls_ent_matches(e0, p)) {
-		const struct er_cls_rule *r = cls_rule(c, e0->idx);
-
-		if (!(e0->flags & CLS_ENT_PARTIAL) || cls_rule_matches(r, p)) {
-			cls_take(r, best, bp);
-			return;
-		}
-	}
 	if (b->n < 8) {
-		cls_walk_blk_portable(c, b, p, best, bp);
+		cls_walk_blk_portable(c, b, from, p, best, bp);
 		return;
+	}
+	if (from == 0) {
+		if (e0->prio > *bp || cls_ent_try(c, e0, p, best, bp))
+			return;
 	}
 	prio = _mm512_mask_i32gather_epi32(zero, live, off, base, 1);
 	ok = live;
@@ -188,7 +182,7 @@ walk_blk_avx512(const struct er_cls *c, const struct cls_blk *b,
 
 		if ((e->flags & CLS_ENT_PARTIAL) && !cls_rule_matches(r, p))
 			continue;
-		cls_take(r, best, bp);
+		cls_take(r, e->prio, best, bp);
 		return;
 	}
 	/* No entry matched and none was worse than *bp: the members past a

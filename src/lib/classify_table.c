@@ -10,9 +10,9 @@
  * segmented slot array grows without copying: no step is proportional to
  * the table's size.
  *
- * A bucket is a list of group heads (linked through bnext) whose first
- * two elements' hashes are kept in the slot, so that most probes of a
- * bucket that does not hold the packet's hash never leave the slot array.  All hashes
+ * A bucket is a list of group heads (linked through bnext) whose first two
+ * are described in the slot (the first with its head's match entry), so
+ * that most probes never leave the slot array.  All hashes
  * in a table's groups are distinct: two rules with the same hash are in the
  * same group whatever their fields, so a probe walks at most one group.
  *
@@ -33,6 +33,7 @@
 #define BLK_B0 4
 
 _Static_assert(sizeof(struct cls_ent) == 28, "entries pack 28 bytes");
+_Static_assert(sizeof(struct cls_slot) == 64, "a slot is a cache line");
 _Static_assert(sizeof(struct cls_blk) + sizeof(struct cls_ent) <= 32,
                "a block of 2^k entries fits 32 << k bytes");
 
@@ -73,7 +74,7 @@ blk_alloc(struct er_cls *c, unsigned k)
 		c->blkfree[k] =
 		        *(uint32_t *)segarray_at(&c->blkpool[k], idx);
 	} else {
-		if (c->blktop[k] >= 1u << 28)
+		if (c->blktop[k] >= CLS_BLK_IDX_MAX)
 			return 0;
 		if (c->blktop[k] >= segarray_capacity(&c->blkpool[k]) &&
 		    segarray_grow(&c->blkpool[k], &c->mem) < 0)
@@ -137,22 +138,27 @@ cls_ent_fill(struct cls_ent *e, const struct er_cls_rule *r)
 
 /* ---- slots and buckets ------------------------------------------- */
 
-/* One half of a slot, for the group whose head is @head (0: none). */
-static void
-slot_group_set(const struct er_cls *c, struct cls_slot_group *g,
-               uint32_t head)
+/* The slot of a bucket whose list of groups is @first, then through
+ * bnext.  cls_check() compares every slot with it. */
+void
+cls_slot_fill(const struct er_cls *c, uint32_t first, struct cls_slot *s)
 {
-	const struct er_cls_rule *f;
+	const struct er_cls_rule *f, *g;
 
-	if (head == 0) {
-		*g = (struct cls_slot_group){0};
+	memset(s, 0, sizeof(*s));
+	if (first == 0)
 		return;
-	}
-	f = cls_rule(c, head);
-	g->hash = f->hash;
-	g->ref = head;
-	g->blk = f->count > 1 ? f->blk : head | CLS_SINGLE;
-	g->prio = f->prio;
+	f = cls_rule(c, first);
+	s->hash = f->hash;
+	s->blk = f->count > 1 ? f->blk : 0;
+	cls_ent_fill(&s->e, f);
+	if (f->bnext == 0)
+		return;
+	g = cls_rule(c, f->bnext);
+	s->hash2 = g->hash;
+	s->ref2 = g->self | (g->bnext != 0 ? CLS_MORE : 0);
+	s->blk2 = g->count > 1 ? g->blk : g->self | CLS_SINGLE;
+	s->prio2 = g->prio;
 }
 
 /* Bucket @b's slot and filter byte, from its list of groups (@first,
@@ -161,24 +167,18 @@ static void
 slot_set(const struct er_cls *c, struct cls_table *t, uint32_t b,
          uint32_t first)
 {
-	struct cls_slot *s = cls_slot_at(t, b);
-	uint32_t filt = 0, second = 0;
+	uint32_t filt = 0;
 
 	for (uint32_t i = first; i != 0; i = cls_rule(c, i)->bnext)
 		filt |= cls_filt_bit(cls_rule(c, i)->hash);
 	*cls_filt_at(t, b) = (uint8_t)filt;
-	if (first != 0)
-		second = cls_rule(c, first)->bnext;
-	slot_group_set(c, &s->g[0], first);
-	slot_group_set(c, &s->g[1], second);
-	if (second != 0 && cls_rule(c, second)->bnext != 0)
-		s->g[1].ref |= CLS_MORE;
+	cls_slot_fill(c, first, cls_slot_at(t, b));
 }
 
 static uint32_t
 slot_first(const struct cls_slot *s)
 {
-	return s->g[0].ref;
+	return s->e.idx;
 }
 
 /* The head of the group with hash @h in bucket @b, or 0. */
@@ -189,13 +189,13 @@ bucket_find(const struct er_cls *c, const struct cls_table *t, uint32_t b,
 	const struct cls_slot *s = cls_slot_at(t, b);
 	uint32_t i;
 
-	for (unsigned k = 0; k < 2; k++) {
-		if (s->g[k].ref != 0 && s->g[k].hash == h)
-			return s->g[k].ref & ~CLS_MORE;
-	}
-	if (!(s->g[1].ref & CLS_MORE))
+	if (s->e.idx != 0 && s->hash == h)
+		return s->e.idx;
+	if (s->ref2 != 0 && s->hash2 == h)
+		return s->ref2 & ~CLS_MORE;
+	if (!(s->ref2 & CLS_MORE))
 		return 0;
-	for (i = cls_rule(c, s->g[1].ref & ~CLS_MORE)->bnext; i != 0;
+	for (i = cls_rule(c, s->ref2 & ~CLS_MORE)->bnext; i != 0;
 	     i = cls_rule(c, i)->bnext) {
 		if (cls_rule(c, i)->hash == h)
 			return i;
