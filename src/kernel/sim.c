@@ -22,6 +22,7 @@
 #include "eroute/sim.h"
 
 #include "compat/tree.h"
+#include "lib/grow.h"
 
 #define SIM_LOCAL_MAX 64
 
@@ -471,16 +472,12 @@ static struct er_sim_oprec *
 oplog_add(struct er_sim *sim, enum er_sim_op op, enum er_dir dir,
 	  const struct er_selector *sel, enum er_action action)
 {
-	if (sim->noplog == sim->oplog_cap) {
-		size_t cap = sim->oplog_cap ? sim->oplog_cap * 2 : 64;
-		struct er_sim_oprec *n =
-			realloc(sim->oplog, cap * sizeof(*sim->oplog));
+	struct er_sim_oprec *n = er_grow(sim->oplog, &sim->oplog_cap,
+					 sim->noplog, sizeof(*n), 64);
 
-		if (n == NULL)
-			return NULL;
-		sim->oplog = n;
-		sim->oplog_cap = cap;
-	}
+	if (n == NULL)
+		return NULL;
+	sim->oplog = n;
 	sim->oplog[sim->noplog] = (struct er_sim_oprec){
 		.op = op, .dir = dir, .sel = *sel, .action = action};
 	return &sim->oplog[sim->noplog++];
@@ -802,14 +799,14 @@ tick_sa(void *ctx, const struct er_sa *sa, enum er_sa_expiry kind)
 
 	expire_event(t->sim, sa, kind != ER_SA_EXPIRE_SOFT);
 	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 16;
-		struct er_sa_id *n = realloc(t->ids, cap * sizeof(*n));
+		size_t cap = er_grow_cap(t->cap, 16);
+		struct er_sa_id *n = reallocarray(t->ids, cap, sizeof(*n));
 		bool *d;
 
 		if (n == NULL)
 			return;
 		t->ids = n;
-		d = realloc(t->dead, cap * sizeof(*d));
+		d = reallocarray(t->dead, cap, sizeof(*d));
 		if (d == NULL)
 			return;
 		t->dead = d;
@@ -841,18 +838,14 @@ tick_due(struct er_sim *sim)
 		er_sad_expire(sim->sad, sim->now, tick_sa, &t);
 	} else {
 		RB_FOREACH(st, sa_timer_due_tree, &sim->sa_due) {
+			struct er_sa_id *n;
+
 			if (st->due > sim->now)
 				break;
-			if (nsas == cap) {
-				size_t ncap = cap ? cap * 2 : 16;
-				struct er_sa_id *n =
-					realloc(sas, ncap * sizeof(*n));
-
-				if (n == NULL)
-					break;
-				sas = n;
-				cap = ncap;
-			}
+			n = er_grow(sas, &cap, nsas, sizeof(*n), 16);
+			if (n == NULL)
+				break;
+			sas = n;
 			sas[nsas++] = st->id;
 		}
 		for (size_t i = 0; i < nsas; i++) {
@@ -873,17 +866,14 @@ tick_due(struct er_sim *sim)
 	free(t.dead);
 	cap = 0;
 	RB_FOREACH(pt, pol_timer_tree, &sim->pol_due) {
+		struct pol_due *n;
+
 		if (pt->due > sim->now)
 			break;
-		if (npols == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			struct pol_due *n = realloc(pols, ncap * sizeof(*n));
-
-			if (n == NULL)
-				break;
-			pols = n;
-			cap = ncap;
-		}
+		n = er_grow(pols, &cap, npols, sizeof(*n), 16);
+		if (n == NULL)
+			break;
+		pols = n;
 		pols[npols].dir = pt->dir;
 		pols[npols++].sel = pt->sel;
 	}

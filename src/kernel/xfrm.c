@@ -31,6 +31,7 @@
 
 #include "eroute/xfrm.h"
 #include "xfrm_codec.h"
+#include "../lib/grow.h"
 
 #define RX_SIZE (64u << 10)	/* one datagram: a dump part, an event */
 #define REQ_RCVBUF (4u << 20)	/* request socket: room for a batch's
@@ -768,39 +769,19 @@ struct larval_walk {
 };
 
 static int
-grow(void **p, size_t *cap, size_t n, size_t size)
-{
-	size_t ncap = *cap ? *cap * 2 : 64;
-	void *q;
-	int ret = 0;
-
-	if (n < *cap)
-		goto out;
-	q = reallocarray(*p, ncap, size);
-	if (q == NULL) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	*p = q;
-	*cap = ncap;
-out:
-	return ret;
-}
-
-static int
 larval_sa_cb(void *ctx, const struct er_sa *sa)
 {
 	struct larval_walk *w = ctx;
-	int ret = 0;
+	struct er_kernel_event *ev;
 
 	if (sa->id.spi != 0 || sa->state != ER_SA_LARVAL)
-		goto out;
-	ret = grow((void **)&w->ev, &w->cap, w->n, sizeof(*w->ev));
-	if (ret < 0)
-		goto out;
+		return 0;
+	ev = er_grow(w->ev, &w->cap, w->n, sizeof(*ev), 64);
+	if (ev == NULL)
+		return -ENOMEM;
+	w->ev = ev;
 	er_xfrm_acquire_from_sa(sa, &w->ev[w->n++]);
-out:
-	return ret;
+	return 0;
 }
 
 static int
@@ -813,10 +794,12 @@ larval_policy_cb(void *ctx, const struct er_policy *pol)
 
 	if (pol->dir != ER_DIR_OUT || pol->reqid == 0)
 		goto out;
-	ret = grow((void **)&w->traps, &w->trapcap, w->ntraps,
-		   sizeof(*w->traps));
-	if (ret < 0)
+	t = er_grow(w->traps, &w->trapcap, w->ntraps, sizeof(*t), 64);
+	if (t == NULL) {
+		ret = -ENOMEM;
 		goto out;
+	}
+	w->traps = t;
 	t = &w->traps[w->ntraps++];
 	memset(t, 0, sizeof(*t));
 	t->sel = pol->sel;

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "engine_impl.h"
+#include "grow.h"
 
 static int
 foreign_cmp(const struct foreign_key *a, const struct foreign_key *b)
@@ -174,15 +175,12 @@ adopt_sa(void *ctx, const struct er_sa *sa)
 	/* A larval state: an acquire's (SPI 0) suppresses new ACQUIREs for
 	 * its flow while it lives; a reserved SPI serves nobody now. */
 	if (sa->id.spi == 0 || sa->state == ER_SA_LARVAL) {
-		if (b->nlarval == b->cap) {
-			size_t cap = b->cap ? b->cap * 2 : 64;
-			struct er_sa *n = realloc(b->larval, cap * sizeof(*n));
+		struct er_sa *n = er_grow(b->larval, &b->cap, b->nlarval,
+		                          sizeof(*n), 64);
 
-			if (n == NULL)
-				return -ENOMEM;
-			b->larval = n;
-			b->cap = cap;
-		}
+		if (n == NULL)
+			return -ENOMEM;
+		b->larval = n;
 		b->larval[b->nlarval] = *sa;
 		explicit_bzero(&b->larval[b->nlarval].keys, sizeof(sa->keys));
 		b->nlarval++;

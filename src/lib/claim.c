@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "engine_impl.h"
+#include "grow.h"
 
 int
 claim_tree_cmp(const struct claim_key *a, const struct claim_key *b)
@@ -116,17 +117,14 @@ touch(struct er_engine *e, struct claim_key *k)
 static void
 note_settled(struct er_engine *e, const struct claim_key *k)
 {
+	struct er_selector *n;
+
 	if (e->nkept == 0 || k->dir != ER_DIR_OUT)
 		return;
-	if (e->nsettled == e->settled_cap) {
-		size_t cap = e->settled_cap ? e->settled_cap * 2 : 16;
-		struct er_selector *n = realloc(e->settled, cap * sizeof(*n));
-
-		if (n == NULL)
-			return;
-		e->settled = n;
-		e->settled_cap = cap;
-	}
+	n = er_grow(e->settled, &e->settled_cap, e->nsettled, sizeof(*n), 16);
+	if (n == NULL)
+		return;
+	e->settled = n;
 	e->settled[e->nsettled++] = k->sel;
 }
 
@@ -410,15 +408,15 @@ claim_sync_all(struct er_engine *e)
 			}
 		}
 		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 256;
+			size_t ncap = er_grow_cap(cap, 256);
 			struct claim_key **nk =
-				realloc(keys, ncap * sizeof(*nk));
+				reallocarray(keys, ncap, sizeof(*nk));
 			struct er_policy *np;
 
 			if (nk == NULL)
 				break;
 			keys = nk;
-			np = realloc(pols, ncap * sizeof(*np));
+			np = reallocarray(pols, ncap, sizeof(*np));
 			if (np == NULL)
 				break;
 			pols = np;

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "engine_impl.h"
+#include "grow.h"
 
 /* Bare and failure shunts live in the kernel a little longer than their
  * lifetime -- a tenth of it, between 5 and 60 seconds -- so a shunt never
@@ -1042,18 +1043,15 @@ sa_id_equal(const struct er_sa_id *a, const struct er_sa_id *b)
 static void
 doomed_add(struct er_engine *e, const struct er_sa_id *id)
 {
+	struct er_sa_id *n;
+
 	for (size_t i = 0; i < e->ndoomed; i++)
 		if (sa_id_equal(&e->doomed[i], id))
 			return;
-	if (e->ndoomed == e->doomed_cap) {
-		size_t cap = e->doomed_cap ? e->doomed_cap * 2 : 8;
-		struct er_sa_id *n = realloc(e->doomed, cap * sizeof(*n));
-
-		if (n == NULL)
-			return;
-		e->doomed = n;
-		e->doomed_cap = cap;
-	}
+	n = er_grow(e->doomed, &e->doomed_cap, e->ndoomed, sizeof(*n), 8);
+	if (n == NULL)
+		return;
+	e->doomed = n;
 	e->doomed[e->ndoomed++] = *id;
 }
 
@@ -2049,18 +2047,13 @@ hold_keep(struct er_engine *e, const struct er_selector *sel, uint32_t reqid)
 	if (er_shunt_add(e->shunts, &s, NULL) < 0)
 		return;
 	if (!listed) {
-		if (e->nkept == e->kept_cap) {
-			size_t cap = e->kept_cap ? e->kept_cap * 2 : 16;
-			struct er_selector *n =
-				realloc(e->kept, cap * sizeof(*n));
+		struct er_selector *n = er_grow(e->kept, &e->kept_cap,
+		                                e->nkept, sizeof(*n), 16);
 
-			if (n != NULL) {
-				e->kept = n;
-				e->kept_cap = cap;
-			}
-		}
-		if (e->nkept < e->kept_cap)
+		if (n != NULL) {
+			e->kept = n;
 			e->kept[e->nkept++] = *sel;
+		}
 	}
 	if (claim_find(e, ER_DIR_OUT, sel, ER_OWNER_BARE) == NULL) {
 		struct er_policy p = {0};
@@ -2613,16 +2606,11 @@ static void
 collect_expired(void *ctx, const struct er_shunt *s)
 {
 	struct expired_list *l = ctx;
+	struct er_selector *n = er_grow(l->sel, &l->cap, l->n, sizeof(*n), 16);
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		struct er_selector *n = realloc(l->sel, cap * sizeof(*n));
-
-		if (n == NULL)
-			return;
-		l->sel = n;
-		l->cap = cap;
-	}
+	if (n == NULL)
+		return;
+	l->sel = n;
 	l->sel[l->n++] = s->sel;
 }
 
@@ -2670,17 +2658,14 @@ tick_due(struct er_engine *e)
 	}
 	free(ex.sel);
 	RB_FOREACH(c, conn_timer_tree, &e->timers) {
+		uint32_t *n;
+
 		if (c->timer > e->now)
 			break;
-		if (nids == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			uint32_t *n = realloc(ids, ncap * sizeof(*n));
-
-			if (n == NULL)
-				break;
-			ids = n;
-			cap = ncap;
-		}
+		n = er_grow(ids, &cap, nids, sizeof(*n), 16);
+		if (n == NULL)
+			break;
+		ids = n;
 		ids[nids++] = c->id;
 	}
 	if (nids > 1)
@@ -3162,18 +3147,14 @@ static int
 collect_acquire(void *ctx, const struct er_kernel_event *ev)
 {
 	struct rescan_ctx *r = ctx;
+	struct er_kernel_event *n;
 
 	if (ev->type != ER_KEV_ACQUIRE)
 		return 0;
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 64;
-		struct er_kernel_event *n = realloc(r->evs, cap * sizeof(*n));
-
-		if (n == NULL)
-			return -ENOMEM;
-		r->evs = n;
-		r->cap = cap;
-	}
+	n = er_grow(r->evs, &r->cap, r->n, sizeof(*n), 64);
+	if (n == NULL)
+		return -ENOMEM;
+	r->evs = n;
 	r->evs[r->n++] = *ev;
 	return 0;
 }

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "engine_impl.h"
+#include "grow.h"
 
 struct kbatch {
 	struct er_engine *e;
@@ -77,13 +78,14 @@ kb_policy_del(void *ctx, enum er_dir dir, const struct er_selector *sel,
 	struct er_policy *p;
 
 	if (b->n == b->cap) {
-		size_t ncap = b->cap ? b->cap * 2 : 1024;
-		struct er_policy *np = realloc(b->pols, ncap * sizeof(*np));
+		size_t ncap = er_grow_cap(b->cap, 1024);
+		struct er_policy *np = reallocarray(b->pols, ncap, sizeof(*np));
 		bool *nv;
 
 		if (np != NULL)
 			b->pols = np;
-		nv = np != NULL ? realloc(b->inview, ncap * sizeof(*nv)) : NULL;
+		nv = np != NULL ? reallocarray(b->inview, ncap, sizeof(*nv))
+		                : NULL;
 		if (nv == NULL) {
 			kb_flush(b);
 			return er_kernel_policy_del(&b->inner, dir, sel, err);

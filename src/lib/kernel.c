@@ -10,6 +10,8 @@
 
 #include "eroute/kernel.h"
 
+#include "grow.h"
+
 const char *
 er_kevent_name(enum er_kevent_type type)
 {
@@ -178,33 +180,18 @@ struct flush_set {
 	size_t npols, nsas, cap_pols, cap_sas;
 };
 
-static bool
-grow(void **v, size_t *cap, size_t n, size_t size)
-{
-	void *nv;
-	size_t ncap;
-
-	if (n < *cap)
-		return true;
-	ncap = *cap != 0 ? *cap * 2 : 64;
-	nv = realloc(*v, ncap * size);
-	if (nv == NULL)
-		return false;
-	*v = nv;
-	*cap = ncap;
-	return true;
-}
-
 static int
 flush_collect_policy(void *ctx, const struct er_policy *pol)
 {
 	struct flush_set *f = ctx;
+	void *n;
 
 	if (pol->owner == ER_OWNER_FOREIGN)
 		return 0;
-	if (!grow((void **)&f->pols, &f->cap_pols, f->npols,
-		  sizeof(*f->pols)))
+	n = er_grow(f->pols, &f->cap_pols, f->npols, sizeof(*f->pols), 64);
+	if (n == NULL)
 		return -ENOMEM;
+	f->pols = n;
 	f->pols[f->npols].dir = pol->dir;
 	f->pols[f->npols].sel = pol->sel;
 	f->pols[f->npols++].trap = pol->action == ER_ACTION_TRAP;
@@ -215,11 +202,14 @@ static int
 flush_collect_sa(void *ctx, const struct er_sa *sa)
 {
 	struct flush_set *f = ctx;
+	void *n;
 
 	if (sa->owner == ER_OWNER_FOREIGN)
 		return 0;
-	if (!grow((void **)&f->sas, &f->cap_sas, f->nsas, sizeof(*f->sas)))
+	n = er_grow(f->sas, &f->cap_sas, f->nsas, sizeof(*f->sas), 64);
+	if (n == NULL)
 		return -ENOMEM;
+	f->sas = n;
 	f->sas[f->nsas++] = sa->id;
 	return 0;
 }
