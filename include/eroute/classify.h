@@ -80,12 +80,14 @@ void er_cls_lookup_batch(const struct er_cls *cls, const struct er_packet *pkts,
                          size_t n, void **out);
 
 /**
- * er_cls_set_simd - allow or forbid SIMD in the batch path
- * @enable: false forces the portable path
+ * er_cls_set_simd - allow or forbid SIMD in lookups
+ * @enable: false forces the portable code
  *
- * A new classifier uses SIMD when the CPU supports it.  Return: whether
- * the batch path now uses SIMD (false when asked to, or when the CPU has
- * no instructions it can use).
+ * A new classifier uses SIMD when the CPU supports it: the batch path's
+ * hashing with AVX2 or AVX-512, and the walk of large groups in single and
+ * batch lookups with AVX-512.  Answers are the same either way.  Return:
+ * whether lookups now use SIMD (false when asked not to, or when the CPU
+ * has no instructions they can use).
  */
 bool er_cls_set_simd(struct er_cls *cls, bool enable);
 

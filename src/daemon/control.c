@@ -219,6 +219,17 @@ answer_error(struct client *cl, int code, const char *msg)
 	client_send_json(cl, command_answer(code, NULL, &err));
 }
 
+/* The answer to a request line of more than CONTROL_LINE_MAX bytes. */
+static void
+answer_too_long(struct client *cl)
+{
+	char msg[96];
+
+	snprintf(msg, sizeof(msg), "request too long (more than %d bytes)",
+		 CONTROL_LINE_MAX);
+	answer_error(cl, -E2BIG, msg);
+}
+
 static void
 handle_line(struct client *cl, const char *line, size_t len)
 {
@@ -230,6 +241,12 @@ handle_line(struct client *cl, const char *line, size_t len)
 
 	if (len == 0)
 		return;
+	/* Too long, even when it came whole before it could be refused
+	 * half-read. */
+	if (len > CONTROL_LINE_MAX) {
+		answer_too_long(cl);
+		return;
+	}
 	ret = command_request_parse(line, len, cl->privileged,
 				    (unsigned)cl->uid, &req, &cmd, &err);
 	if (ret < 0) {
@@ -365,13 +382,8 @@ serve_turn(struct client *cl, unsigned max)
 		memmove(cl->in, cl->in + start, cl->nin - start);
 		cl->nin -= start;
 	}
-	if (cl->nin >= CONTROL_LINE_MAX && !client_has_line(cl)) {
-		char msg[96];
-
-		snprintf(msg, sizeof(msg),
-			 "request too long (more than %d bytes)",
-			 CONTROL_LINE_MAX);
-		answer_error(cl, -E2BIG, msg);
+	if (cl->nin > CONTROL_LINE_MAX && !client_has_line(cl)) {
+		answer_too_long(cl);
 		cl->discarding = true;
 		cl->discarded = cl->nin;
 		cl->nin = 0;

@@ -9,11 +9,12 @@
  *
  * A batch: the same walk, table by table for all packets of a chunk at
  * once.  For each table the hashes of every packet still in the race are
- * computed and their slots prefetched, then the slots are read and the
- * group heads prefetched, then the groups are walked: the cache misses of
- * up to CLS_CHUNK packets overlap instead of following one another.  A
- * packet leaves the race at the first table whose bound it already beats.
- * The hashing step is the part the SIMD path (classify_simd.c) replaces.
+ * computed and their slots prefetched, then the slots are read (and the
+ * group heads they hold tested) and the blocks or rules still to read
+ * prefetched, then those are walked: the cache misses of up to CLS_CHUNK
+ * packets overlap instead of following one another.  A packet leaves the
+ * race at the first table whose bound it already beats.  The hashing step
+ * and the walk of a block have vector versions in classify_simd.c.
  */
 #include <string.h>
 #include <sys/socket.h>

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * The vector twin of the batch path's hash step: the IPv4 hashes of a
- * chunk, 8 packets per instruction with AVX2 (16 with AVX-512), the same
- * arithmetic as cls_hash4() lane by lane so that both paths find the same
- * buckets.  Everything after hashing (probing, walking groups) is shared
- * with the portable path.  The functions are compiled for their ISA with
+ * The vector twins of two steps: the batch path's hash step (the IPv4
+ * hashes of a chunk, 8 packets per instruction with AVX2, 16 with AVX-512,
+ * the same arithmetic as cls_hash4() lane by lane so that both paths find
+ * the same buckets), and the walk of a group's block, single and batch
+ * lookups alike (AVX-512).  Everything else (probing slots, walking lists)
+ * is shared with the portable path.  The functions are compiled for their ISA with
  * target attributes and chosen at run time from what the CPU reports, so
  * the library needs no -march flag and runs anywhere.
  */

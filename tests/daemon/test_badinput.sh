@@ -37,6 +37,17 @@ eq "$(head -1 "$TMP/big" | code)" "E2BIG" "10 MB line"
 eq "$(sed -n 2p "$TMP/big" | code)" "ok" "usable after a 10 MB line"
 eq "$(wc -l <"$TMP/big")" "2" "one error for the long line"
 
+# Lines just past the 64 KiB limit that arrive whole, newline and all, are
+# refused too (not parsed); one of exactly 64 KiB is a request like another.
+for len in 65537 70000 69632; do
+	{ head -c $len /dev/zero | tr '\0' 'a'; printf '\n{"cmd":"status"}\n'; } >"$TMP/long"
+	socat -t 5 - UNIX-CONNECT:"$SOCK" <"$TMP/long" >"$TMP/big"
+	eq "$(head -1 "$TMP/big" | code)" "E2BIG" "$len-byte line"
+	eq "$(sed -n 2p "$TMP/big" | code)" "ok" "usable after a $len-byte line"
+done
+{ head -c 65536 /dev/zero | tr '\0' 'a'; printf '\n'; } >"$TMP/long"
+eq "$(socat -t 5 - UNIX-CONNECT:"$SOCK" <"$TMP/long" | code)" "EINVAL" "65536-byte line"
+
 # Half a line, then the client vanishes; and one that stalls while others work.
 printf '{"cmd":"rou' | socat -t 0.1 - UNIX-CONNECT:"$SOCK" >/dev/null
 (printf '{"cmd":"sta'; sleep 3) | socat -t 4 - UNIX-CONNECT:"$SOCK" >/dev/null &
