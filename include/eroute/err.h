@@ -52,6 +52,15 @@ void er_err_clear(struct er_err *err);
  */
 size_t er_utf8_char(const char *s, size_t n, uint32_t *cp);
 
+/**
+ * er_text_clean - make @s one line of UTF-8 text, in place
+ * @s: a NUL-terminated string
+ *
+ * Each byte of an invalid sequence and each control character (C0, DEL,
+ * C1) becomes '?', as in er_err_set()'s messages; the length is kept.
+ */
+void er_text_clean(char *s);
+
 #pragma GCC visibility pop
 
 #endif

@@ -136,6 +136,9 @@ engine_log(struct er_engine *e, enum er_log_level level, const struct conn *c,
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	/* It quotes what negotiators and users wrote (a failure's reason):
+	 * one line of text, whatever they sent. */
+	er_text_clean(text);
 	ev.text = text;
 	engine_emit(e, &ev, c);
 }

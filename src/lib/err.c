@@ -51,18 +51,17 @@ out:
 	return len;
 }
 
-/* Each byte of what is not a printable character becomes '?'. */
-static void
-err_clean(char *msg)
+void
+er_text_clean(char *s)
 {
-	size_t n = strlen(msg), len;
+	size_t n = strlen(s), len;
 	uint32_t c;
 
 	for (size_t i = 0; i < n; i += len) {
-		len = er_utf8_char(msg + i, n - i, &c);
+		len = er_utf8_char(s + i, n - i, &c);
 		if (len == 0 || c < 0x20 || (c >= 0x7f && c <= 0x9f)) {
 			len = len > 0 ? len : 1;
-			memset(msg + i, '?', len);
+			memset(s + i, '?', len);
 		}
 	}
 }
@@ -78,7 +77,7 @@ er_err_set(struct er_err *err, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
-	err_clean(err->msg);
+	er_text_clean(err->msg);
 	return code;
 }
 

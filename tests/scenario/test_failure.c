@@ -70,6 +70,30 @@ test_keyingtries_1_fails_at_once(void **state)
 	h_free(h);
 }
 
+/* A negotiator's reason is quoted in the log: a newline in it would forge
+ * the next log line, a stray byte would stop the JSON event (before: the
+ * reason went into the line as it came, and fuzz_control found DEL). */
+static void
+test_failure_reason_is_logged_as_one_line(void **state)
+{
+	struct h *h = setup(2, ER_FAILSHUNT_DROP, ER_AUTO_ONDEMAND);
+	uint64_t id;
+
+	(void)state;
+	h_send(h, "10.1.0.1", "10.2.0.1", IPPROTO_ICMP, 0, 0);
+	id = er_engine_oldest_negotiation(h->e, "west");
+	assert_true(id != 0);
+	assert_int_equal(er_engine_negotiation_failed(
+				 h->e, id,
+				 "no\x7f proposal\nchosen\x1b[2J \xc3", NULL),
+			 0);
+	h_step(h, "negotiation failed");
+	assert_true(h_logged(h, "west",
+			     "attempt 1 failed: no? proposal?chosen?[2J ?"));
+	assert_int_equal(h_state(h, "west"), ER_RT_ROUTED_HOLD);
+	h_free(h);
+}
+
 static void
 test_keyingtries_3_tries_three_times(void **state)
 {
@@ -364,6 +388,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keyingtries_1_fails_at_once),
+		cmocka_unit_test(test_failure_reason_is_logged_as_one_line),
 		cmocka_unit_test(test_keyingtries_3_tries_three_times),
 		cmocka_unit_test(test_keyingtries_forever_keeps_trying),
 		cmocka_unit_test(test_failure_shunt_expires_back_to_prospective),

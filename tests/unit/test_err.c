@@ -75,6 +75,19 @@ test_err_message_is_one_line_of_text(void **state)
 }
 
 static void
+test_text_clean_in_place(void **state)
+{
+	char s[] = "ok \xc3\xa9\r\n\x7f\xe2\x82";
+	char empty[] = "";
+
+	(void)state;
+	er_text_clean(s);
+	assert_string_equal(s, "ok \xc3\xa9?????");
+	er_text_clean(empty);
+	assert_string_equal(empty, "");
+}
+
+static void
 test_utf8_char_lengths(void **state)
 {
 	static const struct {
@@ -156,6 +169,7 @@ main(void)
 		cmocka_unit_test(test_err_null_is_allowed),
 		cmocka_unit_test(test_err_long_message_truncated),
 		cmocka_unit_test(test_err_message_is_one_line_of_text),
+		cmocka_unit_test(test_text_clean_in_place),
 		cmocka_unit_test(test_utf8_char_lengths),
 		cmocka_unit_test(test_rng_same_seed_same_sequence),
 		cmocka_unit_test(test_rng_range_stays_inside),
